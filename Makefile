@@ -1,0 +1,35 @@
+# Two commands on a fresh machine (Python 3.11, pip, make, git):
+#   make demo   installs what it needs, runs the whole pipeline on the bundled sample data
+#   make test   installs what it needs, runs ruff and every test (pytest, dbt unit/data tests, DAG tests)
+PYTHON ?= python3
+UV_VERSION = 0.13.9
+TOOLS = .tools
+UV = $(TOOLS)/bin/uv
+export UV_PYTHON_DOWNLOADS = never
+export DO_NOT_TRACK = 1
+export GX_ANALYTICS_ENABLED = false
+export DBT_SEND_ANONYMOUS_USAGE_STATS = false
+
+.PHONY: setup demo test lint clean
+
+setup: .venv/.synced
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python 3.11
+	touch $@
+
+demo: setup
+	.venv/bin/registry demo
+
+lint: setup
+	.venv/bin/ruff check .
+
+test: lint
+	.venv/bin/pytest
+
+clean:
+	rm -rf var .venv $(TOOLS)

@@ -1,0 +1,31 @@
+-- Every clause of the catalog with its document: what an auditor or policy officer reads.
+select
+    c.clause_id,
+    c.document_id,
+    d.title as document_title,
+    d.doc_number,
+    d.city,
+    d.document_status,
+    d.is_draft,
+    c.article,
+    c.quote,
+    c.clause_reading,
+    c.effective_from,
+    c.effective_to,
+    c.trigger_event_type,
+    c.trigger_level,
+    c.first_time,
+    c.scale_condition,
+    c.industry_scope,
+    c.amount_rule,
+    c.amount_yuan,
+    c.percent,
+    c.grant_event_type,
+    c.grant_program,
+    c.cap_yuan,
+    c.stacking_group,
+    c.repeatable,
+    c.automatic_ground,
+    c.on_automatic_list
+from {{ ref('stg_policy__clauses') }} as c
+inner join {{ ref('stg_policy__documents') }} as d on d.document_id = c.document_id

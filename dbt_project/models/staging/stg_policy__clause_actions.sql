@@ -1,0 +1,2 @@
+select clause_id, action
+from {{ source('policy', 'clause_actions') }}

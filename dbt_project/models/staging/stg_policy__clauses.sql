@@ -1,0 +1,25 @@
+select
+    c.clause_id,
+    c.document_id,
+    c.article,
+    c.quote,
+    c.reading as clause_reading,
+    c.effective_from,
+    c.effective_to,
+    c.trigger_event_type,
+    c.trigger_level,
+    c.first_time,
+    c.scale_condition,
+    c.industry_scope,
+    c.amount_rule,
+    c.amount_yuan,
+    c.percent,
+    c.grant_event_type,
+    c.grant_program,
+    c.cap_yuan,
+    c.stacking_group,
+    c.repeatable,
+    c.automatic_ground,
+    g.on_automatic_list
+from {{ source('policy', 'clauses') }} as c
+inner join {{ source('reference', 'automatic_grounds') }} as g on g.ground = c.automatic_ground

@@ -1,0 +1,1 @@
+"""免申即享 subsidy registry."""

@@ -1,0 +1,49 @@
+"""Run dbt against the registry database in a child process.
+
+A child process, not dbt's in-process runner: dbt-duckdb keeps its connection open, and a
+long-lived process (a CLI, an Airflow worker, `dag.test()`) would keep holding DuckDB's
+single-writer lock. When the child exits, the lock is released.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from registry import settings
+
+
+class DbtError(RuntimeError):
+    """dbt failed; the message carries the failing nodes and dbt's own last lines."""
+
+
+def _dbt_executable() -> str:
+    beside = Path(sys.executable).with_name("dbt")
+    return str(beside) if beside.exists() else "dbt"
+
+
+def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None) -> str:
+    """Run `dbt ARGS` for the database `db`; returns dbt's output, raises DbtError on failure."""
+    settings.quiet_third_party()
+    env = {**os.environ, settings.DB_ENV_VAR: str(db)}
+    command = [_dbt_executable(), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
+               "--profiles-dir", str(settings.DBT_PROJECT_DIR),
+               "--target-path", str(db.parent / "dbt_target"), "--log-path", str(db.parent / "dbt_logs")]
+    if as_of is not None:
+        command += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        output = (done.stdout + done.stderr).strip()
+        summary = output.split("Completed with", 1)[-1] if "Completed with" in output else output[-4000:]
+        raise DbtError(f"dbt {' '.join(args)} failed (exit {done.returncode}) for {db}:\n{summary.strip()}\n"
+                       f"(full log: {db.parent / 'dbt_logs' / 'dbt.log'})")
+    return done.stdout
+
+
+def build(db: Path, as_of: dt.date) -> str:
+    """`dbt build`: every model, data test and unit test, for the list date `as_of`."""
+    return run_dbt(["build"], db, as_of)

@@ -1,0 +1,23 @@
+"""`registry demo`: the whole pipeline on the bundled sample data, into a fresh database."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+from registry import settings
+from registry.ingest import IngestReport, ingest_file
+from registry.nightly import PublishedList, run_nightly
+
+DEMO_DATE = dt.date(2026, 11, 1)
+SAMPLE_FILES = (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv"))
+
+
+def run_demo(db: Path, list_date: dt.date = DEMO_DATE) -> tuple[list[IngestReport], PublishedList]:
+    """Start from an empty database at `db`, land the samples and publish the list for `list_date`."""
+    if db.exists():
+        db.unlink()
+    shutil.rmtree(settings.output_dir(db), ignore_errors=True)
+    reports = [ingest_file(source, settings.SAMPLE_DIR / name, db) for source, name in SAMPLE_FILES]
+    return reports, run_nightly(list_date, db)

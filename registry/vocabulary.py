@@ -1,0 +1,54 @@
+"""The closed event vocabulary: the one place where event types, actions and levels are named.
+
+The registry writes these tables into DuckDB (schema `reference`) on every connection set-up,
+so dbt tests and the policy catalog check against the same lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class EventType:
+    name: str
+    term: str  # the Chinese name people use
+    kind: str  # designation | status | grant | report
+    validity_years: int | None  # years a grant/renewal stays valid; None = until revoked/expired
+    tier_rank: int | None = None  # 梯度 rank for tier designations (higher is better)
+
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    EventType("innovative_sme", "创新型中小企业", "designation", 3, 1),
+    EventType("srdi_provincial", "省级专精特新中小企业", "designation", 3, 2),
+    EventType("little_giant", "国家级专精特新“小巨人”企业", "designation", 3, 3),
+    EventType("single_champion", "制造业单项冠军企业", "designation", 3, 4),
+    EventType("hitech", "国家高新技术企业", "designation", 3),
+    EventType("scale_up", "规模以上企业（升规纳统）", "status", None),
+    EventType("tech_center", "企业技术中心", "designation", None),
+    EventType("design_center", "工业设计中心", "designation", None),
+    EventType("mfg_innovation_center", "制造业创新中心", "designation", None),
+    EventType("tech_innovation_demo", "国家技术创新示范企业", "designation", None),
+    EventType("5g_factory", "5G工厂", "designation", None),
+    EventType("provincial_grant", "省级奖补（实际到账）", "grant", None),
+    EventType("national_grant", "国家级奖补（实际到账）", "grant", None),
+    EventType("annual_report", "年报/统计数据", "report", None),
+)
+
+ACTIONS: dict[str, str] = {
+    "granted": "新认定",
+    "renewed": "重新认定",
+    "revoked": "撤销",
+    "expired": "到期",
+    "retracted": "撤回（来源更正）",
+}
+
+LEVELS: dict[str, str] = {
+    "national": "国家级",
+    "provincial": "省级",
+    "municipal": "市级",
+}
+
+EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in EVENT_TYPES)
+EVENT_KINDS: dict[str, str] = {t.name: t.kind for t in EVENT_TYPES}
+TIER_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPES if t.tier_rank is not None)

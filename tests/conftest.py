@@ -1,0 +1,58 @@
+"""Shared fixtures: a registry database built from the bundled samples, once per session."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from registry import settings
+
+settings.quiet_third_party()
+
+EVENT_HEADER = ["uscc", "firm_name", "event_type", "action", "level", "effective_date", "published_date", "document_ref", "program", "amount", "fiscal_year", "revenue", "profit", "wages"]
+FIRM_HEADER = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
+DEMO_DATE = dt.date(2026, 11, 1)
+
+
+@pytest.fixture(autouse=True)
+def _no_output_override(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(settings.OUTPUT_ENV_VAR, raising=False)
+
+
+@pytest.fixture(scope="session")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo pipeline (samples landed, list for 2026-11-01 published). Read it, never write it."""
+    from registry.demo import run_demo
+
+    db = tmp_path_factory.mktemp("demo") / "registry.duckdb"
+    run_demo(db, DEMO_DATE)
+    return db
+
+
+@pytest.fixture
+def query(demo_db: Path) -> Callable[..., list[tuple]]:
+    def run(sql: str, params: list | None = None) -> list[tuple]:
+        with duckdb.connect(str(demo_db), read_only=True) as con:
+            return con.execute(sql, params or []).fetchall()
+
+    return run
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    """Write rows (dicts) as a CSV with the given header; missing fields are empty."""
+
+    def write(name: str, header: list[str], rows: list[dict[str, str]]) -> Path:
+        path = tmp_path / name
+        with path.open("w", encoding="utf-8", newline="") as handle:
+            writer = csv.DictWriter(handle, fieldnames=header)
+            writer.writeheader()
+            writer.writerows(rows)
+        return path
+
+    return write

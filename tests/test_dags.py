@@ -1,0 +1,186 @@
+"""The Airflow DAGs: they parse cleanly, declare what the design says, and run end to end.
+
+Airflow runs in child processes with AIRFLOW_HOME in a temporary folder (see airflow_env.py);
+`airflow db migrate` runs once per session.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+try:  # tests/ is not a package today; keep working if it becomes one
+    from tests.airflow_env import (
+        E2E_LIST_DATE,
+        SAMPLE_DIR,
+        airflow_environ,
+        migrate,
+        run_in_airflow,
+    )
+except ImportError:
+    from airflow_env import (  # type: ignore[no-redef]
+        E2E_LIST_DATE,
+        SAMPLE_DIR,
+        airflow_environ,
+        migrate,
+        run_in_airflow,
+    )
+
+DAG_IDS = {"registry_ingest", "registry_nightly"}
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh AIRFLOW_HOME with a migrated SQLite metadata db, once per session."""
+    home = tmp_path_factory.mktemp("airflow_home")
+    seconds = migrate(airflow_environ(home))
+    print(f"\nairflow db migrate: {seconds:.1f}s")
+    return home
+
+
+@pytest.fixture(scope="session")
+def described(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What a DagBag over dags/ holds, as seen from inside Airflow."""
+    out = tmp_path_factory.mktemp("describe") / "describe.json"
+    findings, _ = run_in_airflow(airflow_environ(airflow_home), "describe", out)
+    return findings
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def test_dag_files_import_without_errors(described: dict[str, Any]) -> None:
+    assert described["import_errors"] == {}
+    assert set(described["dags"]) == DAG_IDS
+
+
+def test_dag_files_are_light_to_parse(described: dict[str, Any]) -> None:
+    assert described["heavy_modules_loaded"] == []
+    for dag in described["dags"].values():
+        assert not Path(dag["fileloc"]).name.startswith("dbt_")
+
+
+def test_ingest_dag_declares_the_inbox_scan(described: dict[str, Any]) -> None:
+    dag = described["dags"]["registry_ingest"]
+    assert dag["tasks"] == ["ingest_events", "ingest_firms", "list_events", "list_firms"]
+    # Firms land before events.
+    assert ["ingest_firms", "ingest_events"] in dag["edges"]
+    assert ["list_firms", "ingest_firms"] in dag["edges"]
+    assert ["list_events", "ingest_events"] in dag["edges"]
+    options = dag["task_options"]
+    for task_id in ("ingest_firms", "ingest_events"):
+        assert options[task_id]["mapped"] is True
+        # DuckDB: one writer process at a time.
+        assert options[task_id]["max_active_tis_per_dag"] == 1
+    # An inbox without firms files (mapped over nothing = skipped) must not hold events back.
+    assert options["ingest_events"]["trigger_rule"] == "none_failed"
+    assert dag["timetable"] == "CronTriggerTimetable"
+    assert dag["cron"] == "30 * * * *"
+    assert dag["timetable_timezone"] == "Asia/Shanghai"
+    assert dag["catchup"] is False
+    assert dag["max_active_runs"] == 1
+    assert "registry" in dag["tags"]
+    assert "收件箱" in dag["doc_md"] and "inbox" in dag["doc_md"]
+
+
+def test_nightly_dag_declares_catalog_build_publish(described: dict[str, Any]) -> None:
+    dag = described["dags"]["registry_nightly"]
+    assert dag["tasks"] == ["build_models", "load_catalog", "publish_list"]
+    assert dag["edges"] == [["build_models", "publish_list"], ["load_catalog", "build_models"]]
+    assert dag["timetable"] == "CronTriggerTimetable"
+    assert dag["cron"] == "0 2 * * *"
+    assert dag["timetable_timezone"] == "Asia/Shanghai"
+    assert dag["dag_timezone"] == "Asia/Shanghai"
+    assert dag["catchup"] is False
+    assert dag["max_active_runs"] == 1
+    assert dag["params"] == {"list_date": None}
+    # Runs after load_catalog/build_models skipped for a night already published.
+    assert dag["task_options"]["publish_list"]["trigger_rule"] == "none_failed"
+    assert "兑付清单" in dag["doc_md"] and "disbursement list" in dag["doc_md"]
+
+
+def test_nightly_list_date_is_the_shanghai_date_of_the_run(described: dict[str, Any]) -> None:
+    assert described["list_date_cases"] == {
+        "2026-10-31T18:00Z": "2026-11-01",
+        "2026-10-31T15:59Z": "2026-10-31",
+        "2026-10-31T16:00Z": "2026-11-01",
+        "naive 2026-10-31T18:00 (UTC)": "2026-11-01",
+        "no logical date, run_after 2026-11-02T01:00+08:00": "2026-11-02",
+        "override 2026-12-31": "2026-12-31",
+    }
+
+
+# ---------------------------------------------------------------- end to end
+
+
+def _assert_all_succeeded(run: dict[str, Any], name: str, log: Path) -> None:
+    assert run["state"] == "success", f"{name}: {run['tis']} (log: {log})"
+    assert all(state == "success" for state in run["tis"].values()), f"{name}: {run['tis']} (log: {log})"
+
+
+def test_ingest_then_nightly_publishes_a_list(airflow_home: Path, tmp_path: Path) -> None:
+    db = tmp_path / "registry.duckdb"
+    lists = tmp_path / "lists"
+    env = airflow_environ(
+        airflow_home,
+        REGISTRY_DB=str(db),
+        REGISTRY_INBOX=str(SAMPLE_DIR),
+        REGISTRY_OUTPUT=str(lists),
+    )
+    out = tmp_path / "e2e.json"
+    started = time.perf_counter()
+    result, _ = run_in_airflow(env, "e2e", out)
+    print(
+        f"\nend to end in Airflow: {time.perf_counter() - started:.1f}s; "
+        + ", ".join(f"{k} {v['seconds']}s" for k, v in result.items() if isinstance(v, dict) and "seconds" in v)
+    )
+    log = out.with_suffix(".log")
+    assert result["import_errors"] == {}
+
+    # Ingest: one mapped task instance per inbox file, firms then events.
+    ingest = result["ingest"]
+    _assert_all_succeeded(ingest, "registry_ingest", log)
+    firms_files = sorted(p.name for p in SAMPLE_DIR.glob("firms*.csv"))
+    events_files = sorted(p.name for p in SAMPLE_DIR.glob("events*.csv"))
+    assert firms_files and events_files
+    assert sum(1 for k in ingest["tis"] if k.startswith("ingest_firms[")) == len(firms_files)
+    assert sum(1 for k in ingest["tis"] if k.startswith("ingest_events[")) == len(events_files)
+    for key, report in ingest["returns"].items():
+        if key.startswith("ingest_"):
+            assert isinstance(report, dict) and report, key
+    # The same inbox again is a no-op, not a failure.
+    _assert_all_succeeded(result["ingest_again"], "registry_ingest (again)", log)
+
+    # Nightly at 2026-11-01 02:00 Asia/Shanghai publishes the list of 1 November.
+    nightly = result["nightly"]
+    _assert_all_succeeded(nightly, "registry_nightly", log)
+    published = nightly["returns"]["publish_list"]
+    assert published["date"] == E2E_LIST_DATE
+    assert published["lines"], "the sample data should give at least one entitlement"
+    for line in published["lines"]:
+        assert {"entitlement_id", "uscc", "clause_id", "amount", "kind"} <= set(line)
+        assert line["kind"] in {"award", "reversal"}
+        assert isinstance(line["amount"], str)
+    assert sum(Decimal(line["amount"]) for line in published["lines"]) == Decimal(published["total"])
+
+    # list_date in the run conf beats the logical date; a published night is not rebuilt and
+    # publishing it again returns the same list.
+    rerun = result["nightly_rerun"]
+    assert rerun["state"] == "success", f"{rerun['tis']} (log: {log})"
+    assert rerun["tis"] == {"load_catalog": "skipped", "build_models": "skipped", "publish_list": "success"}
+    assert rerun["returns"]["publish_list"] == published
+
+    # The ledger holds it, and a reader can open the file once the run is over.
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        (ledger_lines,) = con.execute("select count(*) from ledger.lines").fetchone()
+    finally:
+        con.close()
+    assert ledger_lines >= len(published["lines"]) > 0
+    assert list(lists.rglob("*.csv")), f"no CSV written under {lists}"

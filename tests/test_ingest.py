@@ -1,0 +1,136 @@
+"""Ingestion of the plain `events` and `firms` sources: lineage, quarantine, idempotence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import EVENT_HEADER
+
+from registry import settings
+from registry.ingest import IngestError, ingest_file
+from registry.uscc import make_uscc
+
+GOOD = make_uscc("350102", 4242)
+
+
+def event(**fields: str) -> dict[str, str]:
+    row = {"uscc": GOOD, "firm_name": "福州测试有限公司", "event_type": "hitech", "action": "granted",
+           "level": "national", "effective_date": "2026-03-18"}
+    row.update(fields)
+    return row
+
+
+def rows(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_sample_bad_file_quarantines_bad_rows_and_lands_the_rest(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    assert (report.read, report.landed, report.quarantined, report.duplicate) == (9, 4, 5, 0)
+    quarantined = rows(db, "select row_number, field, reason from raw.quarantine order by row_number")
+    assert [(r, f) for r, f, _ in quarantined] == [
+        (3, "uscc"), (4, "event_type"), (6, "effective_date"), (7, "action"), (9, "amount")]
+    bad_uscc_reason = quarantined[0][2]
+    assert "91350203M0001QAY9B" in bad_uscc_reason and "position 18" in bad_uscc_reason
+    assert "'9'" in bad_uscc_reason  # the check character it should have been
+    # the full-width, space-padded USCC on row 8 is normalised and lands
+    assert rows(db, "select uscc from raw.events where row_number = 8") == [("91350102MAQRA71RX0",)]
+
+
+def test_every_landed_row_keeps_its_lineage(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    report = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
+    lineage = rows(db, "select distinct source, file_sha256 from raw.events")
+    assert lineage == [("events", report.file_sha256)]
+    numbers = rows(db, "select min(row_number), max(row_number), count(*) from raw.events")
+    assert numbers == [(2, report.read + 1, report.read)]
+    assert rows(db, "select count(*) from raw.events where ingested_at is null") == [(0,)]
+
+
+def test_same_file_twice_adds_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    first = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
+    second = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
+    assert first.landed == 76 and second.landed == 0
+    assert second.already_loaded and second.duplicate == second.read
+    assert rows(db, "select count(*) from raw.events") == [(76,)]
+    assert rows(db, "select count(*) from raw.loads") == [(1,)]
+
+
+def test_same_fact_in_another_file_or_twice_in_one_is_a_duplicate(tmp_path: Path, write_csv) -> None:
+    db = tmp_path / "r.duckdb"
+    a = write_csv("a.csv", EVENT_HEADER, [event(), event(), event(effective_date="2026-04-01")])
+    b = write_csv("b.csv", EVENT_HEADER, [event(firm_name="改名后的名称"), event(action="renewed")])
+    report_a = ingest_file("events", a, db)
+    report_b = ingest_file("events", b, db)
+    assert (report_a.landed, report_a.duplicate) == (2, 1)
+    assert (report_b.landed, report_b.duplicate) == (1, 1)
+
+
+def test_gx_result_is_stored_and_failures_reported(tmp_path: Path) -> None:
+    db = tmp_path / "r.duckdb"
+    report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    assert report.gx_success is False
+    assert "event_type" in report.gx_summary
+    stored = rows(db, "select gx_success, gx_summary, gx_result is not null from raw.loads")
+    assert stored == [(False, report.gx_summary, True)]
+
+
+def test_missing_required_column_names_it(tmp_path: Path, write_csv) -> None:
+    path = write_csv("no_action.csv", [h for h in EVENT_HEADER if h != "action"], [])
+    with pytest.raises(IngestError, match=r"no_action\.csv: header lacks required column\(s\) action"):
+        ingest_file("events", path, tmp_path / "r.duckdb")
+
+
+def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "gbk.csv"
+    path.write_bytes((",".join(EVENT_HEADER) + "\n").encode() + "福州,x\n".encode("gb18030"))
+    with pytest.raises(IngestError, match=r"gbk\.csv: line 2 is not UTF-8"):
+        ingest_file("events", path, tmp_path / "r.duckdb")
+
+
+def test_empty_file_is_refused_with_reason(tmp_path: Path) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(IngestError, match="the file is empty"):
+        ingest_file("events", path, tmp_path / "r.duckdb")
+
+
+def test_grant_without_amount_is_quarantined(tmp_path: Path, write_csv) -> None:
+    db = tmp_path / "r.duckdb"
+    path = write_csv("g.csv", EVENT_HEADER, [event(event_type="provincial_grant", level="provincial",
+                                                   program="little_giant")])
+    report = ingest_file("events", path, db)
+    assert report.quarantined == 1
+    assert rows(db, "select field from raw.quarantine") == [("amount",)]
+
+
+def test_amounts_are_exact_decimals(tmp_path: Path, write_csv) -> None:
+    db = tmp_path / "r.duckdb"
+    path = write_csv("g.csv", EVENT_HEADER, [
+        event(event_type="provincial_grant", level="provincial", program="little_giant", amount="1234567.89"),
+        event(event_type="provincial_grant", level="provincial", program="x", amount="0.125"),
+    ])
+    report = ingest_file("events", path, db)
+    assert report.landed == 1 and report.quarantined == 1
+    assert str(rows(db, "select amount from raw.events")[0][0]) == "1234567.89"
+
+
+def test_firms_land_and_bad_industry_code_is_quarantined(tmp_path: Path, write_csv) -> None:
+    db = tmp_path / "r.duckdb"
+    path = write_csv("f.csv", ["uscc", "firm_name", "division_code", "industry_code", "registered_date"], [
+        {"uscc": GOOD, "firm_name": "甲", "division_code": "350102", "industry_code": "C3461"},
+        {"uscc": make_uscc("350104", 7), "firm_name": "乙", "division_code": "350104", "industry_code": "制造业"},
+    ])
+    report = ingest_file("firms", path, db)
+    assert (report.landed, report.quarantined) == (1, 1)
+    assert rows(db, "select field from raw.quarantine") == [("industry_code",)]
+
+
+def test_unknown_source_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(IngestError, match="unknown source 'grants'"):
+        ingest_file("grants", settings.SAMPLE_DIR / "events.csv", tmp_path / "r.duckdb")

@@ -1,0 +1,434 @@
+"""Great Expectations suites over ingested batches (registry/validation.py, expectations/*.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from registry import validation, vocabulary
+from registry.settings import EXPECTATIONS_DIR, REPO_ROOT
+from registry.validation import ExpectationOutcome, ValidationReport, validate_frame
+
+EVENT_COLUMNS = [
+    "uscc",
+    "firm_name",
+    "event_type",
+    "action",
+    "level",
+    "effective_date",
+    "published_date",
+    "document_ref",
+    "program",
+    "amount",
+    "fiscal_year",
+    "revenue",
+    "profit",
+    "wages",
+]
+FIRM_COLUMNS = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
+
+_USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+
+def uscc(body: str) -> str:
+    """A well-formed USCC: the 17-character body plus its GB 32100 check character."""
+    assert len(body) == 17
+    total = sum(_USCC_CHARS.index(c) * w for c, w in zip(body, _USCC_WEIGHTS, strict=True))
+    return body + _USCC_CHARS[(31 - total % 31) % 31]
+
+
+FIRM_A = uscc("91350203MA2Y0B123")
+FIRM_B = uscc("91350206MA31K9P0X")
+FIRM_C = uscc("12350200488765432")
+
+
+def frame(rows: list[dict[str, str | None]], columns: list[str]) -> pd.DataFrame:
+    """Like the CSV reader: every column text (object dtype), empty cells None."""
+    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns, dtype=object)
+
+
+def good_events() -> list[dict[str, str | None]]:
+    return [
+        {
+            "uscc": FIRM_A,
+            "firm_name": "厦门甲科技有限公司",
+            "event_type": "little_giant",
+            "action": "granted",
+            "level": "national",
+            "effective_date": "2024-07-01",
+            "published_date": "2024-07-10",
+            "document_ref": "工信部企业函〔2024〕1号",
+        },
+        {
+            "uscc": FIRM_B,
+            "firm_name": "厦门乙制造有限公司",
+            "event_type": "provincial_grant",
+            "action": "granted",
+            "level": None,  # level may be empty
+            "effective_date": "2024-09-30",
+            "program": "专精特新奖励",
+            "amount": "300000.00",
+        },
+        {
+            "uscc": FIRM_C,
+            "firm_name": "厦门丙服务中心",
+            "event_type": "annual_report",
+            "action": "granted",
+            "effective_date": "2024-12-31",
+            "fiscal_year": "2024",
+            "revenue": "25000000",
+            "profit": "-120000.50",
+            "wages": "3400000",
+        },
+    ]
+
+
+def good_firms() -> list[dict[str, str | None]]:
+    return [
+        {
+            "uscc": FIRM_A,
+            "firm_name": "厦门甲科技有限公司",
+            "division_code": "350203",
+            "industry_code": "C3461",
+            "registered_date": "2016-03-01",
+        },
+        {
+            "uscc": FIRM_B,
+            "firm_name": "厦门乙制造有限公司",
+            "division_code": "350206",
+            "industry_code": "M7320",
+            "registered_date": None,
+        },
+        {
+            "uscc": FIRM_C,
+            "firm_name": "厦门丙服务中心",
+            "division_code": "350200",
+            "industry_code": "I6513",
+            "registered_date": "2010-11-11",
+        },
+    ]
+
+
+def outcome(report: ValidationReport, expectation: str, column: str | None) -> ExpectationOutcome:
+    found = [o for o in report.outcomes if o.expectation == expectation and o.column == column]
+    assert len(found) == 1, f"expected one {expectation} on {column}, got {found}"
+    return found[0]
+
+
+def failed_keys(report: ValidationReport) -> set[tuple[str, str | None]]:
+    return {(o.expectation, o.column) for o in report.outcomes if not o.success}
+
+
+# ------------------------------------------------------------------------------------------------ events
+
+
+def test_good_events_pass() -> None:
+    report = validate_frame("events", frame(good_events(), EVENT_COLUMNS))
+    assert report.success, report.summary()
+    assert report.failed == 0
+    assert report.skipped == []
+    assert report.evaluated == len(validation.load_suite("events").expectations)
+    assert all(o.success and o.unexpected_count == 0 and o.error is None for o in report.outcomes)
+    assert report.summary() == f"GX suite events: {report.evaluated}/{report.evaluated} passed"
+
+
+def test_bad_event_type_fails_naming_column_and_example() -> None:
+    rows = good_events()
+    rows[1]["event_type"] = "little_gaint"
+    report = validate_frame("events", frame(rows, EVENT_COLUMNS))
+
+    assert not report.success
+    assert failed_keys(report) == {("expect_column_values_to_be_in_set", "event_type")}
+    bad = outcome(report, "expect_column_values_to_be_in_set", "event_type")
+    assert bad.unexpected_count == 1
+    assert bad.unexpected_examples == ["little_gaint"]
+    assert bad.notes and "vocabulary" in bad.notes
+    assert report.failed == 1 and report.evaluated == len(report.outcomes)
+    assert "event_type in set (1 row: little_gaint)" in report.summary()
+
+
+def test_bad_uscc_pattern_fails() -> None:
+    rows = good_events()
+    rows[0]["uscc"] = "91350203MA2Y0B12"  # 16 characters
+    rows[2]["uscc"] = "91350203MA2O0B1234"  # the letter O is not a USCC character
+    report = validate_frame("events", frame(rows, EVENT_COLUMNS))
+
+    assert failed_keys(report) == {("expect_column_values_to_match_regex", "uscc")}
+    bad = outcome(report, "expect_column_values_to_match_regex", "uscc")
+    assert bad.unexpected_count == 2
+    assert sorted(bad.unexpected_examples) == ["91350203MA2O0B1234", "91350203MA2Y0B12"]
+    assert outcome(report, "expect_column_values_to_not_be_null", "uscc").success
+
+
+def test_null_uscc_fails_not_null_only() -> None:
+    rows = good_events()
+    rows[1]["uscc"] = None
+    report = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    assert failed_keys(report) == {("expect_column_values_to_not_be_null", "uscc")}
+    bad = outcome(report, "expect_column_values_to_not_be_null", "uscc")
+    assert bad.unexpected_count == 1
+    assert bad.unexpected_examples == ["null at index 1"]
+
+
+def test_missing_required_column_fails_clearly() -> None:
+    columns = [c for c in EVENT_COLUMNS if c != "action"]
+    report = validate_frame("events", frame(good_events(), columns))
+
+    assert not report.success
+    table = outcome(report, "expect_table_columns_to_match_set", None)
+    assert not table.success
+    assert table.unexpected_examples == ["missing action"]
+    assert table.unexpected_count == 1
+    # the per-column checks on `action` are reported as failed (not run), not dropped
+    for kind in ("expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set"):
+        absent = outcome(report, kind, "action")
+        assert not absent.success
+        assert absent.error is not None and "'action'" in absent.error
+    assert failed_keys(report) == {
+        ("expect_table_columns_to_match_set", None),
+        ("expect_column_values_to_not_be_null", "action"),
+        ("expect_column_values_to_be_in_set", "action"),
+    }
+    spec = validation.load_suite("events")
+    assert [(o.expectation, o.column) for o in report.outcomes] == [(e.type, e.column) for e in spec.expectations], (
+        "outcomes must be in suite-file order"
+    )
+    summary = report.summary()
+    assert "table columns match set (missing action)" in summary
+    assert "not run, column absent: action" in summary
+
+
+def test_optional_columns_may_be_absent_but_are_listed_as_skipped() -> None:
+    columns = ["uscc", "firm_name", "event_type", "action", "level", "effective_date", "amount"]
+    report = validate_frame("events", frame(good_events(), columns))
+    assert report.success, report.summary()
+    assert sorted(report.skipped) == [
+        "fiscal_year match regex",
+        "profit match regex",
+        "published_date match regex",
+        "revenue match regex",
+        "wages match regex",
+    ]
+    assert report.evaluated == len(validation.load_suite("events").expectations) - 5
+    assert "5 skipped" in report.summary()
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("amount", "-5"),
+        ("amount", "1,000.00"),
+        ("amount", "1e5"),
+        ("effective_date", "2024/07/01"),
+        ("level", "county"),
+        ("action", "approved"),
+        ("fiscal_year", "24"),
+        ("wages", "-1"),
+    ],
+)
+def test_contract_violations_are_caught(column: str, value: str) -> None:
+    rows = good_events()
+    rows[1][column] = value
+    report = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    failed = [o for o in report.outcomes if not o.success]
+    assert [o.column for o in failed] == [column]
+    assert failed[0].unexpected_examples == [value]
+
+
+def test_negative_profit_and_empty_optional_values_are_fine() -> None:
+    rows = good_events()
+    rows[2]["profit"] = "-1"
+    rows[0]["amount"] = None
+    report = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    assert report.success, report.summary()
+
+
+def test_empty_batch_fails_row_count() -> None:
+    report = validate_frame("events", frame([], EVENT_COLUMNS))
+    assert failed_keys(report) == {("expect_table_row_count_to_be_between", None)}
+    assert outcome(report, "expect_table_row_count_to_be_between", None).unexpected_examples == ["observed 0"]
+
+
+def test_report_json_is_deterministic_and_complete() -> None:
+    rows = good_events()
+    rows[0]["event_type"] = "bogus"
+    first = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    second = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    assert first.to_json() == second.to_json()
+    data = json.loads(first.to_json())
+    assert list(data) == sorted(data)
+    assert data["suite"] == "events" and data["success"] is False and data["failed"] == 1
+    assert [o["expectation"] for o in data["outcomes"]] == [o.expectation for o in first.outcomes]
+    assert {"column", "error", "expectation", "notes", "success", "unexpected_count"} < set(data["outcomes"][0])
+    assert "bogus" in first.to_json()
+
+
+# ------------------------------------------------------------------------------------------------- firms
+
+
+def test_good_firms_pass() -> None:
+    report = validate_frame("firms", frame(good_firms(), FIRM_COLUMNS))
+    assert report.success, report.summary()
+    assert report.evaluated == len(validation.load_suite("firms").expectations)
+
+
+def test_firms_duplicated_uscc_fails() -> None:
+    rows = [*good_firms(), dict(good_firms()[0], firm_name="厦门甲科技有限公司（重复）")]
+    report = validate_frame("firms", frame(rows, FIRM_COLUMNS))
+    assert failed_keys(report) == {("expect_column_values_to_be_unique", "uscc")}
+    dup = outcome(report, "expect_column_values_to_be_unique", "uscc")
+    assert dup.unexpected_count == 2
+    assert dup.unexpected_examples == [FIRM_A]
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("division_code", "35020"),
+        ("division_code", "35020A"),
+        ("industry_code", "C34611"),
+        ("industry_code", "Z3461"),
+        ("industry_code", "c3461"),
+        ("registered_date", "20160301"),
+    ],
+)
+def test_firm_code_shapes(column: str, value: str) -> None:
+    rows = good_firms()
+    rows[0][column] = value
+    report = validate_frame("firms", frame(rows, FIRM_COLUMNS))
+    assert failed_keys(report) == {("expect_column_values_to_match_regex", column)}
+
+
+def test_firm_without_name_or_industry_fails() -> None:
+    rows = good_firms()
+    rows[1]["firm_name"] = None
+    rows[2]["industry_code"] = None
+    report = validate_frame("firms", frame(rows, FIRM_COLUMNS))
+    assert failed_keys(report) == {
+        ("expect_column_values_to_not_be_null", "firm_name"),
+        ("expect_column_values_to_not_be_null", "industry_code"),
+    }
+
+
+# ------------------------------------------------------------------------------------------- suite files
+
+
+def test_every_suite_file_loads_and_resolves() -> None:
+    names = validation.suite_names()
+    assert {"events", "firms"} <= set(names)
+    assert names == sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+    for name in names:
+        spec = validation.load_suite(name)
+        assert spec.description
+        gx_suite = validation.build_gx_suite(name)
+        assert [e.expectation_type for e in gx_suite.expectations] == [e.type for e in spec.expectations]
+
+
+def test_vocabulary_reference_resolves_to_registry_vocabulary() -> None:
+    gx_suite = validation.build_gx_suite("events")
+    value_sets = {
+        e.column: sorted(e.value_set)
+        for e in gx_suite.expectations
+        if e.expectation_type == "expect_column_values_to_be_in_set"
+    }
+    assert value_sets == {
+        "event_type": sorted(vocabulary.EVENT_TYPE_NAMES),
+        "action": sorted(vocabulary.ACTIONS),
+        "level": sorted(vocabulary.LEVELS),
+    }
+
+
+def test_new_vocabulary_entry_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = good_events()
+    rows[0]["event_type"] = "green_factory"
+    before = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    assert failed_keys(before) == {("expect_column_values_to_be_in_set", "event_type")}
+
+    monkeypatch.setattr(vocabulary, "EVENT_TYPE_NAMES", vocabulary.EVENT_TYPE_NAMES | {"green_factory"})
+    after = validate_frame("events", frame(rows, EVENT_COLUMNS))
+    assert after.success, after.summary()
+
+
+def _write_suite(directory: Path, name: str, entries: list[dict[str, object]]) -> None:
+    body = {"suite": name, "description": "test", "expectations": entries}
+    (directory / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
+
+
+def test_unknown_expectation_type_names_file_and_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "EXPECTATIONS_DIR", tmp_path)
+    _write_suite(
+        tmp_path,
+        "broken",
+        [
+            {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "uscc"}},
+            {"type": "expect_column_values_to_be_purple", "kwargs": {"column": "uscc"}},
+        ],
+    )
+    with pytest.raises(ValueError, match=r"broken\.json: expectations\[1\].*expect_column_values_to_be_purple"):
+        validate_frame("broken", frame(good_firms(), FIRM_COLUMNS))
+    with pytest.raises(ValueError, match=r"broken\.json"):
+        validation.build_gx_suite("broken")
+
+
+def test_bad_kwargs_and_unknown_vocabulary_name_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(validation, "EXPECTATIONS_DIR", tmp_path)
+    _write_suite(tmp_path, "nocolumn", [{"type": "expect_column_values_to_not_be_null", "kwargs": {}}])
+    with pytest.raises(ValueError, match=r"nocolumn\.json: expectations\[0\]"):
+        validation.build_gx_suite("nocolumn")
+    _write_suite(
+        tmp_path,
+        "novocab",
+        [
+            {
+                "type": "expect_column_values_to_be_in_set",
+                "kwargs": {"column": "level", "value_set": "@vocabulary.colours"},
+            }
+        ],
+    )
+    with pytest.raises(ValueError, match=r"novocab\.json: expectations\[0\].*@vocabulary\.colours"):
+        validation.build_gx_suite("novocab")
+    _write_suite(tmp_path, "typo", [{"typ": "expect_column_values_to_not_be_null"}])
+    with pytest.raises(ValueError, match=r"typo\.json: expectations\[0\]: unknown keys \['typ'\]"):
+        validation.load_suite("typo")
+
+
+def test_missing_suite_file_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"no_such_suite\.json does not exist"):
+        validate_frame("no_such_suite", frame(good_firms(), FIRM_COLUMNS))
+
+
+# ----------------------------------------------------------------------------------- import and quietness
+
+
+def test_module_import_does_not_import_gx_and_validation_is_quiet() -> None:
+    """DAG files import registry modules: no GX at import; and a host logging DEBUG to stdout sees nothing."""
+    script = """
+import logging, sys
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
+import registry.validation as v
+assert "great_expectations" not in sys.modules, "GX imported at module import"
+import pandas as pd
+report = v.validate_frame("firms", pd.DataFrame({"uscc": ["x"]}, dtype=object))
+print("RESULT", report.success)
+"""
+    env = {k: val for k, val in os.environ.items() if k != "GX_ANALYTICS_ENABLED"}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines() == ["RESULT False"], done.stdout[:2000]
+    assert "Calculating Metrics" not in done.stderr
+    assert "great_expectations" not in done.stderr, done.stderr[:2000]
