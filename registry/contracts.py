@@ -63,6 +63,12 @@ def parse_year(text: str) -> int:
     return int(text)
 
 
+def parse_rank(text: str) -> int:
+    if not re.fullmatch(r"[1-9]\d{0,5}", text):
+        raise FieldError(f"'{text}' is not a rank (a whole number from 1)")
+    return int(text)
+
+
 def one_of(allowed: frozenset[str] | dict[str, str], what: str) -> Callable[[str], str]:
     names = sorted(allowed)
 
@@ -116,8 +122,12 @@ def _event_rules(row: dict[str, Any]) -> list[tuple[str, str]]:
     kind = vocabulary.EVENT_KINDS[row["event_type"]]
     if kind == "grant" and row["amount"] is None:
         problems.append(("amount", f"a {row['event_type']} event needs the amount actually paid"))
-    if kind == "report" and row["fiscal_year"] is None:
-        problems.append(("fiscal_year", "an annual_report event needs its fiscal_year"))
+    if kind in {"report", "measure"} and row["fiscal_year"] is None:
+        problems.append(("fiscal_year", f"a {row['event_type']} event needs its fiscal_year"))
+    if kind == "measure" and row["amount"] is None:
+        problems.append(("amount", f"a {row['event_type']} event needs the amount (yuan) it measures"))
+    if kind == "relation" and row["related_uscc"] is None:
+        problems.append(("related_uscc", f"a {row['event_type']} event needs the related firm's USCC"))
     return problems
 
 
@@ -138,10 +148,12 @@ EVENTS = Contract(
         Field("revenue", parse_signed_yuan),
         Field("profit", parse_signed_yuan),
         Field("wages", parse_yuan),
+        Field("rank", parse_rank),
+        Field("related_uscc", parse_uscc),
     ),
     key_fields=(
         "uscc", "event_type", "action", "level", "effective_date", "document_ref",
-        "program", "amount", "fiscal_year", "revenue", "profit", "wages",
+        "program", "amount", "fiscal_year", "revenue", "profit", "wages", "rank", "related_uscc",
     ),
     row_rules=_event_rules,
 )

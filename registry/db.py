@@ -49,6 +49,8 @@ create table if not exists raw.events (
     revenue        decimal(18, 2),
     profit         decimal(18, 2),
     wages          decimal(18, 2),
+    rank           integer,
+    related_uscc   varchar,
     source         varchar not null,
     file_sha256    varchar not null,
     row_number     integer not null,

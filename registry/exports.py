@@ -12,7 +12,11 @@ from registry.ledger import Line
 
 KIND_LABELS = {"award": "奖励", "reversal": "冲销"}
 CITY_LABELS = {"fuzhou": "福州市", "xiamen": "厦门市", "hangzhou": "杭州市"}
-RULE_LABELS = {"fixed": "定额", "up_to": "上限（不超过）", "percent_of_grant": "按上级奖补比例配套"}
+RULE_LABELS = {
+    "fixed": "定额", "up_to": "上限（不超过）", "percent_of_related": "按相关奖补/数额比例",
+    "percent_of_trigger": "按事项金额比例", "revenue_growth": "定额（增长达标）", "contribution": "按综合经济贡献计算",
+    "per_incubated_hitech": "按在孵企业数计",
+}
 
 LIST_HEADER = ("序号", "清单日期", "统一社会信用代码", "企业名称", "所在城市", "政策文件", "条款", "条款编号",
                "类型", "本次列支金额（元）", "应享金额（元）", "金额性质", "文件状态", "应享奖励编号", "说明")

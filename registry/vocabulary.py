@@ -13,7 +13,7 @@ from dataclasses import dataclass
 class EventType:
     name: str
     term: str  # the Chinese name people use
-    kind: str  # designation | status | grant | report
+    kind: str  # designation | status | grant | report | measure | relation
     validity_years: int | None  # years a grant/renewal stays valid; None = until revoked/expired
     tier_rank: int | None = None  # 梯度 rank for tier designations (higher is better)
 
@@ -33,6 +33,17 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType("provincial_grant", "省级奖补（实际到账）", "grant", None),
     EventType("national_grant", "国家级奖补（实际到账）", "grant", None),
     EventType("annual_report", "年报/统计数据", "report", None),
+    EventType("tech_renovation_investment", "技改设备（含软件）年度实际投资额（不含增值税）", "measure", None),
+    EventType("digital_project_investment", "数智化项目软硬件实际投资额（不含增值税）", "measure", None),
+    EventType("loan", "金融机构实际投放贷款", "measure", None),
+    EventType("rd_expenditure", "年度研发投入额", "measure", None),
+    EventType("software_ranking", "软件和互联网国家级榜单入选（program=榜单，rank=名次）", "designation", None),
+    EventType("product_security_evaluation", "通过国家安全可靠测评的产品（program=产品）", "designation", None),
+    EventType("digital_benchmark", "数智化标杆企业/智改数转标杆案例", "designation", None),
+    EventType("incubator", "科技企业孵化器（national=工信部认定部级）", "designation", None),
+    EventType("incubator_assessment", "孵化器年度考核结果（program=excellent/good/pass/fail）", "report", None),
+    EventType("incubated_firm", "孵化器的在孵或当年毕业企业（related_uscc=该企业）", "relation", None),
+    EventType("rd_headquarters", "新引进研发总部", "designation", None),
 )
 
 ACTIONS: dict[str, str] = {

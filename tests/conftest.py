@@ -14,7 +14,10 @@ from registry import settings
 
 settings.quiet_third_party()
 
-EVENT_HEADER = ["uscc", "firm_name", "event_type", "action", "level", "effective_date", "published_date", "document_ref", "program", "amount", "fiscal_year", "revenue", "profit", "wages"]
+EVENT_HEADER = [
+    "uscc", "firm_name", "event_type", "action", "level", "effective_date", "published_date", "document_ref",
+    "program", "amount", "fiscal_year", "revenue", "profit", "wages",
+]
 FIRM_HEADER = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
 DEMO_DATE = dt.date(2026, 11, 1)
 

@@ -78,3 +78,19 @@ def test_overlap_without_shared_stacking_group_is_refused(policy_dir: Path) -> N
     with pytest.raises(CatalogError, match=r"field 'stacking_group': can fire on the same event as "
                                            r"fz-ps-2025.1.1.srdi-first"):
         read_catalog(policy_dir)
+
+
+def test_committed_catalog_page_is_generated_from_the_catalog() -> None:
+    from registry.policy_report import catalog_page
+
+    page = settings.REPO_ROOT / "docs" / "policy-catalog.md"
+    assert page.read_text(encoding="utf-8") == catalog_page(read_catalog()), (
+        "docs/policy-catalog.md is stale: run `registry policies --page docs/policy-catalog.md`")
+
+
+def test_catalog_page_lists_unautomated_sentences_and_overlaps() -> None:
+    from registry.policy_report import catalog_page
+
+    page = catalog_page(read_catalog())
+    assert "非事件触发的奖励条款" in page
+    assert "| fz-2026-5.a5.1.little-giant-match | fz-ps-2025.1.1.little-giant-first | fz.little_giant |" in page

@@ -43,6 +43,12 @@ HAND_COMPUTED = {
     "91350112MAE9QJNQ3R": ("fz-ps-2025.1.1.hitech-below", "100000.00"),  # H5 升规 after the 高企 date
     "91350121MA63JTEC02": ("fz-ps-2025.1.1.hitech-above", "200000.00"),  # H7 2025-08, inside the window
     "91350112MAGK4EQD6H": ("fz-ps-2025.1.1.hitech-above", "200000.00"),  # H9 the clause has no industry scope
+    "91350121MACG1JL71B": ("fz-2026-5.a2.1.tech-center-provincial", "700000.00"),  # P1 附件2 一 省级技术中心
+    "91350102MA8CXNG15W": ("fz-2026-5.a2.2.design-center-municipal", "300000.00"),  # P2 附件2 二 市级设计中心
+    "91350103MA49TTBT74": ("fz-2026-5.a3.4.5g-factory", "200000.00"),  # P3 附件3 四 国家级5G工厂
+    # XM2 综合经济贡献 FY2025 91,200,000 (0.9*1亿+0.05*1000万+0.05*1400万), FY2024 73,000,000:
+    # 存量 floor(7300/2000)=3 x 8万 + 增量 floor(1820/1000)=1 x 10万 = 34万 (whole units)
+    "91350206MA2G3T991Q": ("xm-kf-2025.1.contribution", "340000.00"),
 }
 NOT_LISTED = {
     "91350111MAA6MNJJX4": "H6 高企 2024-03, before the draft's window",
@@ -50,7 +56,9 @@ NOT_LISTED = {
     "91350121MAQ9NB2N9M": "S4 srdi renewal is neither 新获评 nor 首次",
     "91350103MAWWD36015": "S5 srdi grant retracted by its source",
     "91350102MAQRA71RX0": "N1 创新型中小企业 has no city award",
+    "91350203MA6K6NDF7P": "XM1 首次升规 2024-03, before the Xiamen draft's window (read as 2025-01-01)",
 }
+CITY_OF_PREFIX = {"fz-": "3501", "xm-": "3502", "hz-": "3301"}
 
 
 def load_samples(db: Path) -> None:
@@ -75,15 +83,16 @@ def test_cases_that_must_not_be_paid_are_absent(demo_db: Path) -> None:
     assert {uscc: why for uscc, why in NOT_LISTED.items() if uscc in listed} == {}
 
 
-def test_no_xiamen_or_hangzhou_firm_gets_a_fuzhou_award(demo_db: Path) -> None:
-    assert all(uscc[2:6] == "3501" for uscc in demo_lines(demo_db))
+def test_no_firm_gets_an_award_of_another_city(demo_db: Path) -> None:
+    lines = demo_lines(demo_db).items()
+    assert all(uscc[2:6] == CITY_OF_PREFIX[clause[:3]] for uscc, (clause, _) in lines)
 
 
 def test_demo_total(demo_db: Path) -> None:
     total = sum(Decimal(amount) for _, amount in HAND_COMPUTED.values())
     with duckdb.connect(str(demo_db), read_only=True) as con:
         assert con.execute("select total from ledger.lists").fetchall() == [(total,)]
-    assert total == Decimal("4650000.00")
+    assert total == Decimal("6190000.00")
 
 
 def test_list_csv_opens_in_excel(demo_db: Path) -> None:
@@ -112,7 +121,7 @@ def test_nightly_json_twice_for_the_same_date_is_identical(demo_copy: Path, caps
         outputs.append(capsys.readouterr().out)
     assert outputs[0] == outputs[1]
     listed = json.loads(outputs[0])
-    assert listed["date"] == "2026-11-01" and listed["total"] == "4650000.00"
+    assert listed["date"] == "2026-11-01" and listed["total"] == "6190000.00"
     assert set(listed["lines"][0]) == {"entitlement_id", "uscc", "clause_id", "amount", "kind"}
     assert {line["kind"] for line in listed["lines"]} == {"award"}
 
@@ -123,7 +132,7 @@ def test_rerun_rewrites_nothing(demo_copy: Path) -> None:
     csv_path.unlink()  # even a lost export comes back byte-identical from the ledger
     again = publish_list(DEMO_DATE, demo_copy)
     assert csv_path.read_bytes() == before
-    assert again.to_json_obj()["total"] == "4650000.00"
+    assert again.to_json_obj()["total"] == "6190000.00"
 
 
 def test_a_night_with_no_new_facts_lists_nothing(demo_copy: Path) -> None:

@@ -1,4 +1,5 @@
--- Validity spells of designations and statuses: each grant or renewal starts a spell that
+-- Validity spells of designations and statuses (per firm, type, level and program, so two
+-- evaluated products or two rankings do not end each other's spells): each grant or renewal starts a spell that
 -- lasts until the next event on the same designation (renewal, revocation, expiry) or until
 -- its validity period runs out (3 years for 高企 and the 梯度 tiers, open-ended otherwise).
 -- valid_to is exclusive; null means open-ended. end_reason is the action that ended the
@@ -10,9 +11,11 @@ with events as (
         e.event_type,
         e.level,
         e.action,
+        e.program,
         e.effective_date,
         t.validity_years,
-        t.tier_rank
+        -- 梯度 tiers; a provincial 单项冠军 is not the national tier 4
+        case when e.event_type <> 'single_champion' or e.level = 'national' then t.tier_rank end as tier_rank
     from {{ ref('int_events_in_force') }} as e
     inner join {{ ref('stg_reference__event_types') }} as t on t.event_type = e.event_type
     where t.kind in ('designation', 'status')
@@ -22,11 +25,11 @@ sequenced as (
     select
         *,
         lead(effective_date) over (
-            partition by uscc, event_type, coalesce(level, '')
+            partition by uscc, event_type, coalesce(level, ''), coalesce(program, '')
             order by effective_date, case when action in ('granted', 'renewed') then 0 else 1 end, event_id
         ) as next_event_date,
         lead(action) over (
-            partition by uscc, event_type, coalesce(level, '')
+            partition by uscc, event_type, coalesce(level, ''), coalesce(program, '')
             order by effective_date, case when action in ('granted', 'renewed') then 0 else 1 end, event_id
         ) as next_action
     from events
@@ -38,6 +41,7 @@ spells as (
         uscc,
         event_type,
         level,
+        program,
         action as start_action,
         tier_rank,
         effective_date as valid_from,
@@ -56,6 +60,7 @@ select
     uscc,
     event_type,
     level,
+    program,
     start_action,
     tier_rank,
     valid_from,

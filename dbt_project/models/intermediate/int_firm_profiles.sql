@@ -14,7 +14,7 @@ latest_event_names as (
             uscc,
             firm_name,
             row_number() over (partition by uscc order by effective_date desc, event_id) as recency
-        from {{ ref('stg_registry__events') }}
+        from {{ ref('int_events_in_force') }}
         where firm_name is not null
     ) as named
     where recency = 1

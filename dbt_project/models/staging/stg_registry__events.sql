@@ -15,6 +15,8 @@ select
     revenue,
     profit,
     wages,
+    rank,
+    related_uscc,
     source,
     file_sha256,
     row_number as source_row_number,
