@@ -138,7 +138,7 @@ priced as (
                 and not (base_revenue > 0 and (next_revenue - base_revenue) * 100 >= base_revenue * min_growth_percent)
                 then '纳统后次年营业收入增长未达' || cast(min_growth_percent as varchar) || '%'
             when amount_rule = 'contribution' and this_contribution is not null
-                and (this_contribution < min_contribution_yuan or last_contribution is null
+                and (this_contribution < min_contribution_yuan
                     or this_contribution <= last_contribution)
                 then '综合经济贡献未达门槛或未保持增长'
             when is_superseded_report then '该年度报表已被更新的报表取代'

@@ -43,6 +43,7 @@ grouped as (
 select
     clause_id,
     trigger_event_id,
+    uscc,
     cap_group,
     cast(case when group_cap_yuan is null then after_clause_cap else
         least(

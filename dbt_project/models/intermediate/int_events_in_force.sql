@@ -13,7 +13,7 @@ with events as (
 ),
 
 retractions as (
-    select uscc, event_type, level, effective_date
+    select uscc, event_type, level, program, effective_date
     from events
     where action = 'retracted'
 )
@@ -30,4 +30,5 @@ where
             and r.event_type = e.event_type
             and coalesce(r.level, '') = coalesce(e.level, '')
             and r.effective_date = e.effective_date
+            and (r.program is null or r.program = e.program)
     )

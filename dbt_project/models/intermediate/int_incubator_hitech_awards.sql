@@ -38,12 +38,13 @@ assessments as (
 ),
 
 tenancies as (
-    select distinct
+    select
         uscc as incubator_uscc,
         related_uscc as tenant_uscc,
-        effective_date
+        min(effective_date) as effective_date
     from {{ ref('int_events_in_force') }}
     where event_type = 'incubated_firm' and action in ('granted', 'renewed')
+    group by uscc, related_uscc
 )
 
 select

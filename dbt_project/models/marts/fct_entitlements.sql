@@ -11,7 +11,7 @@ with decided as (
         cp.cap_group
     from {{ ref('int_entitlement_decisions') }} as d
     left join {{ ref('int_entitlement_caps') }} as cp
-        on cp.clause_id = d.clause_id and cp.trigger_event_id = d.trigger_event_id
+        on cp.clause_id = d.clause_id and cp.trigger_event_id = d.trigger_event_id and cp.uscc = d.uscc
 ),
 
 statused as (
@@ -62,7 +62,7 @@ select
     cast(case
         when s.status <> 'payable' then 0
         when bu.claimed > bu.budget_yuan
-            then floor(s.award_amount * bu.budget_yuan * 100 / bu.claimed) / 100
+            then {{ prorata_floor_fen('s.award_amount', 'bu.budget_yuan', 'bu.claimed') }}
         else s.award_amount
     end as decimal(18, 2)) as payable_amount,
     s.is_cap,
