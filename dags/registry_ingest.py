@@ -1,20 +1,27 @@
 """
-### registry_ingest — 收件箱入库 / inbox ingest
+### registry_ingest_&lt;source&gt; — 数据源入库 / source ingest (one DAG per `sources/*.yml`)
 
-**中文**：每小时（上海时间每小时第 30 分）扫描收件箱目录（环境变量 `REGISTRY_INBOX`，默认为仓库的
-`sample_data/`），把其中的 `firms*.csv`（企业主数据）和 `events*.csv`（资质事件）按文件名排序后逐个
-入库到 DuckDB 登记库（`REGISTRY_DB`）。先入企业，再入事件。同一文件重复投递不会新增任何数据，
-所以反复扫描是安全的；坏行进入隔离表（quarantine），不会中断入库，也不会被悄悄丢弃。
+**中文**：本文件是一个工厂：`sources/` 目录中每一个数据源规格（YAML）生成一个入库 DAG
+`registry_ingest_<名称>`。按规格中的 `schedule`（上海时间 cron）扫描收件箱（环境变量
+`REGISTRY_INBOX`，默认为仓库的 `sample_data/`）中与规格 `files` 匹配的文件，逐个入库（同一文件
+重复投递不会新增数据；坏行进入隔离表，不会中断入库，也不会被悄悄丢弃）。扫描成功后更新该数据源的
+Airflow Asset（`registry://raw/<名称>`）；每晚的 `registry_nightly` 在全部数据源都入库后立即运行，
+最迟在 02:00 运行。一个数据源失败不影响其他数据源入库。新增数据源 = 新增一个规格文件
+（见 `docs/adding-a-source.md`）。
 
-**English**: every hour (at minute 30, Asia/Shanghai) scan the inbox folder (`REGISTRY_INBOX`,
-default: the repo's `sample_data/`) and ingest every `firms*.csv` (firm master data) and then every
-`events*.csv` (qualification events), each sorted by file name, into the DuckDB registry
-(`REGISTRY_DB`) through `registry.ingest.ingest_file`. Re-delivering a file adds nothing, so scanning
-the same folder again is safe; bad rows go to quarantine, never stop a load, never vanish.
+**English**: a factory: each source spec in `sources/` becomes one DAG `registry_ingest_<name>`.
+On the spec's `schedule` (cron, Asia/Shanghai) it lists the inbox (`REGISTRY_INBOX`, default: the
+repo's `sample_data/`) for files matching the spec's `files` glob and lands each one through
+`registry.ingest.land` (a file already loaded adds nothing; bad rows go to quarantine). When the
+scan succeeded, `landed` updates the source's Asset `registry://raw/<name>`; `registry_nightly`
+runs as soon as every source has landed since its last run, and at 02:00 at the latest. Sources are
+separate DAGs, so a failing source never blocks the others. A malformed spec gives a DAG whose one
+task fails with the spec's error, so it shows in the UI without hiding the other sources.
 
-DuckDB allows one writer process: the ingest tasks run one file at a time
-(`max_active_tis_per_dag=1`, `max_active_runs=1`), firms land before events, and the schedule keeps
-off the nightly run's 02:00 slot. A lock clash with the nightly run is retried.
+**DuckDB has one writer.** Every task that writes runs in the Airflow pool `registry_duckdb` with
+one slot (create it once per deployment: `airflow pools set registry_duckdb 1 "DuckDB: one writer"`),
+so ingest DAGs never write at the same time; a clash with the nightly run (which holds the file
+while dbt builds) fails the attempt with a lock error and is retried (`retries`, 5 minutes apart).
 """
 
 from __future__ import annotations
@@ -23,11 +30,15 @@ import logging
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, task
 
 from registry import settings
+from registry.sources.assets import source_asset
+from registry.sources.errors import SpecError
+from registry.sources.spec import SourceSpec, load_spec, spec_paths
 
 settings.quiet_third_party()
 
@@ -35,8 +46,9 @@ log = logging.getLogger(__name__)
 
 LOCAL_TZ = "Asia/Shanghai"
 INBOX_ENV_VAR = "REGISTRY_INBOX"
-# Firms first, then events: an event is only meaningful for a firm the registry knows.
-SOURCES = ("firms", "events")
+POOL = "registry_duckdb"
+START = pendulum.datetime(2026, 1, 1, tz=LOCAL_TZ)
+DEFAULT_ARGS = {"owner": "registry", "retries": 2, "retry_delay": timedelta(minutes=5)}
 
 
 def inbox_dir() -> Path:
@@ -45,63 +57,82 @@ def inbox_dir() -> Path:
     return Path(chosen).resolve() if chosen else settings.SAMPLE_DIR
 
 
-def inbox_files(source: str, folder: Path) -> list[str]:
-    """`<source>*.csv` files in `folder`, sorted by name (plain files only)."""
-    return [str(p) for p in sorted(folder.glob(f"{source}*.csv"), key=lambda p: p.name) if p.is_file()]
+def inbox_files(spec: SourceSpec, folder: Path) -> list[str]:
+    """Files under `folder` matching the spec's `files` glob, sorted by name (plain files only)."""
+    return [str(p) for p in sorted(folder.glob(spec.files), key=lambda p: p.name) if p.is_file()]
 
 
-@dag(
-    dag_id="registry_ingest",
-    description="免申即享 registry: ingest firms*.csv then events*.csv from the inbox",
-    schedule=CronTriggerTimetable("30 * * * *", timezone=LOCAL_TZ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=LOCAL_TZ),
-    catchup=False,
-    max_active_runs=1,
-    tags=["registry", "ingest", "免申即享"],
-    doc_md=__doc__,
-    default_args={
-        "owner": "registry",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=5),
-    },
-)
-def registry_ingest() -> None:
-    @task
-    def list_inbox(source: str) -> list[str]:
-        """The files of one source waiting in the inbox."""
-        folder = inbox_dir()
-        if not folder.is_dir():
-            raise FileNotFoundError(f"inbox folder {folder} does not exist (set ${INBOX_ENV_VAR})")
-        files = inbox_files(source, folder)
-        log.info("%s: %d file(s) in %s: %s", source, len(files), folder, [Path(f).name for f in files])
-        return files
+def build_ingest_dag(spec: SourceSpec) -> Any:
+    """The ingest DAG of one source: list_inbox -> ingest (one mapped task per file) -> landed."""
 
-    # One file at a time across all runs of this DAG: DuckDB takes one writer process.
-    @task(max_active_tis_per_dag=1)
-    def ingest(source: str, path: str) -> dict:
-        """Land one file; a file already ingested is a no-op."""
-        import json
-
-        from registry.ingest import ingest_file
-
-        report = ingest_file(source, Path(path), settings.db_path())
-        log.info("%s", report.summary())
-        # XCom must be JSON-safe: dates, decimals and paths become strings.
-        return json.loads(json.dumps(report.to_dict(), default=str))
-
-    firms = (
-        ingest.override(task_id="ingest_firms")
-        .partial(source="firms")
-        .expand(path=list_inbox.override(task_id="list_firms")("firms"))
+    @dag(
+        dag_id=spec.dag_id,
+        description=f"免申即享 registry: ingest {spec.title} ({spec.name}, {spec.format})",
+        schedule=CronTriggerTimetable(spec.schedule, timezone=LOCAL_TZ),
+        start_date=START,
+        catchup=False,
+        max_active_runs=1,
+        tags=["registry", "ingest", spec.contract, spec.format],
+        doc_md=f"{__doc__}\n\n#### {spec.name}: {spec.title}\n\n{spec.publisher}\n\n"
+               f"spec `{spec.path.name if spec.path else spec.name}`, files `{spec.files}`, suite `{spec.suite}`",
+        default_args=DEFAULT_ARGS,
     )
-    # none_failed: no firms file in the inbox (mapped over nothing = skipped) must not hold
-    # events back, but a failed firms load must.
-    events = (
-        ingest.override(task_id="ingest_events", trigger_rule=TriggerRule.NONE_FAILED)
-        .partial(source="events")
-        .expand(path=list_inbox.override(task_id="list_events")("events"))
-    )
-    firms >> events
+    def ingest_source() -> None:
+        @task
+        def list_inbox() -> list[str]:
+            """The files of this source waiting in the inbox."""
+            folder = inbox_dir()
+            if not folder.is_dir():
+                raise FileNotFoundError(f"inbox folder {folder} does not exist (set ${INBOX_ENV_VAR})")
+            files = inbox_files(spec, folder)
+            log.info("%s: %d file(s) matching %s in %s", spec.name, len(files), spec.files, folder)
+            return files
+
+        # One writer at a time across every ingest DAG: the pool has one slot.
+        @task(pool=POOL, max_active_tis_per_dag=1)
+        def ingest(path: str) -> dict:
+            """Land one file (the same code as `registry ingest`); a file already ingested is a no-op."""
+            from registry.ingest import land_source
+
+            return land_source(spec.name, path, settings.db_path(), log)
+
+        # none_failed: an empty inbox (ingest mapped over nothing = skipped) is a successful scan.
+        @task(outlets=[source_asset(spec.name)], trigger_rule=TriggerRule.NONE_FAILED)
+        def landed(**context: Any) -> dict:
+            """Every file of this run landed: tell the nightly run (Asset event)."""
+            reports = context["ti"].xcom_pull(task_ids="ingest") or []
+            reports = [r for r in (reports if isinstance(reports, list) else [reports]) if r]
+            summary = {"source": spec.name, "files": len(reports),
+                       "landed": sum(r.get("landed", 0) for r in reports),
+                       "quarantined": sum(r.get("quarantined", 0) for r in reports)}
+            log.info("%s", summary)
+            return summary
+
+        ingest.expand(path=list_inbox()) >> landed()
+
+    return ingest_source()
 
 
-registry_ingest()
+def build_broken_dag(name: str, error: str) -> Any:
+    """A malformed spec still gets its DAG: one task that fails with the spec's error."""
+
+    @dag(dag_id=f"registry_ingest_{name}", description=f"BROKEN SPEC sources/{name}.yml", schedule=None,
+         start_date=START, catchup=False, tags=["registry", "ingest", "broken"], doc_md=f"```\n{error}\n```")
+    def broken_source() -> None:
+        @task
+        def spec_error() -> None:
+            raise SpecError(error)
+
+        spec_error()
+
+    return broken_source()
+
+
+for _path in spec_paths():
+    try:
+        _spec = load_spec(_path)
+    except SpecError as _err:
+        log.error("%s", _err)
+        globals()[f"registry_ingest_{_path.stem}"] = build_broken_dag(_path.stem, str(_err))
+    else:
+        globals()[_spec.dag_id] = build_ingest_dag(_spec)

@@ -16,6 +16,7 @@ import pytest
 try:  # tests/ is not a package today; keep working if it becomes one
     from tests.airflow_env import (
         E2E_LIST_DATE,
+        E2E_SOURCE,
         SAMPLE_DIR,
         airflow_environ,
         migrate,
@@ -24,13 +25,17 @@ try:  # tests/ is not a package today; keep working if it becomes one
 except ImportError:
     from airflow_env import (  # type: ignore[no-redef]
         E2E_LIST_DATE,
+        E2E_SOURCE,
         SAMPLE_DIR,
         airflow_environ,
         migrate,
         run_in_airflow,
     )
 
-DAG_IDS = {"registry_ingest", "registry_nightly"}
+from registry.sources.spec import DEFAULT_SOURCES_DIR, SOURCES_DIR_ENV, spec_names
+
+SOURCES = spec_names()  # one ingest DAG per spec file in sources/
+DAG_IDS = {"registry_nightly", *(f"registry_ingest_{name}" for name in SOURCES)}
 
 
 @pytest.fixture(scope="session")
@@ -64,36 +69,72 @@ def test_dag_files_are_light_to_parse(described: dict[str, Any]) -> None:
         assert not Path(dag["fileloc"]).name.startswith("dbt_")
 
 
-def test_ingest_dag_declares_the_inbox_scan(described: dict[str, Any]) -> None:
-    dag = described["dags"]["registry_ingest"]
-    assert dag["tasks"] == ["ingest_events", "ingest_firms", "list_events", "list_firms"]
-    # Firms land before events.
-    assert ["ingest_firms", "ingest_events"] in dag["edges"]
-    assert ["list_firms", "ingest_firms"] in dag["edges"]
-    assert ["list_events", "ingest_events"] in dag["edges"]
-    options = dag["task_options"]
-    for task_id in ("ingest_firms", "ingest_events"):
-        assert options[task_id]["mapped"] is True
-        # DuckDB: one writer process at a time.
-        assert options[task_id]["max_active_tis_per_dag"] == 1
-    # An inbox without firms files (mapped over nothing = skipped) must not hold events back.
-    assert options["ingest_events"]["trigger_rule"] == "none_failed"
-    assert dag["timetable"] == "CronTriggerTimetable"
-    assert dag["cron"] == "30 * * * *"
-    assert dag["timetable_timezone"] == "Asia/Shanghai"
-    assert dag["catchup"] is False
-    assert dag["max_active_runs"] == 1
-    assert "registry" in dag["tags"]
-    assert "收件箱" in dag["doc_md"] and "inbox" in dag["doc_md"]
+def test_every_spec_has_an_ingest_dag_that_scans_the_inbox(described: dict[str, Any]) -> None:
+    assert {"events", "firms"} <= set(SOURCES) and len(SOURCES) >= 8
+    for name in SOURCES:
+        dag = described["dags"][f"registry_ingest_{name}"]
+        assert dag["tasks"] == ["ingest", "landed", "list_inbox"]
+        assert dag["edges"] == [["ingest", "landed"], ["list_inbox", "ingest"]]
+        options = dag["task_options"]
+        assert options["ingest"]["mapped"] is True
+        # DuckDB: one writer process at a time, across every ingest DAG (one pool, one slot).
+        assert options["ingest"]["pool"] == "registry_duckdb"
+        assert options["ingest"]["max_active_tis_per_dag"] == 1
+        # An empty inbox (mapped over nothing = skipped) is still a successful scan.
+        assert options["landed"]["trigger_rule"] == "none_failed"
+        assert dag["outlets"]["landed"] == [f"registry_raw_{name}"]
+        assert dag["timetable"] == "CronTriggerTimetable"
+        assert dag["timetable_timezone"] == "Asia/Shanghai"
+        assert dag["catchup"] is False and dag["max_active_runs"] == 1
+        assert "registry" in dag["tags"]
+        assert "收件箱" in dag["doc_md"] and "inbox" in dag["doc_md"]
+    # The plain sources keep the hourly scan at :30 of the old registry_ingest DAG.
+    assert described["dags"]["registry_ingest_events"]["cron"] == "30 * * * *"
+
+
+@pytest.fixture(scope="session")
+def described_with_new_spec(airflow_home: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The DagBag again, over a sources folder holding one spec more than the repository's."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("sources")
+    for spec in DEFAULT_SOURCES_DIR.glob("*.yml"):
+        shutil.copy(spec, folder / spec.name)
+    text = (DEFAULT_SOURCES_DIR / "little_giant.yml").read_text(encoding="utf-8")
+    (folder / "little_giant_copy.yml").write_text(
+        text.replace("name: little_giant", "name: little_giant_copy"), encoding="utf-8")
+    (folder / "broken_source.yml").write_text("name: broken_source\ncontract: nothing\n", encoding="utf-8")
+    out = tmp_path_factory.mktemp("describe_new") / "describe.json"
+    findings, _ = run_in_airflow(airflow_environ(airflow_home, **{SOURCES_DIR_ENV: str(folder)}), "describe", out)
+    return findings
+
+
+def test_adding_a_spec_adds_a_dag_and_the_nightly_waits_for_it(
+    described: dict[str, Any], described_with_new_spec: dict[str, Any]
+) -> None:
+    before, after = set(described["dags"]), set(described_with_new_spec["dags"])
+    assert after - before == {"registry_ingest_little_giant_copy", "registry_ingest_broken_source"}
+    assert described_with_new_spec["import_errors"] == {}
+    new = described_with_new_spec["dags"]["registry_ingest_little_giant_copy"]
+    assert new["outlets"]["landed"] == ["registry_raw_little_giant_copy"]
+    nightly_assets = described_with_new_spec["dags"]["registry_nightly"]["schedule_assets"]
+    assert {"registry_raw_little_giant_copy", "registry_raw_broken_source"} <= set(nightly_assets)
+    # A malformed spec does not hide the others: its DAG is one task that fails with the spec error.
+    broken = described_with_new_spec["dags"]["registry_ingest_broken_source"]
+    assert broken["tasks"] == ["spec_error"] and "contract" in broken["doc_md"]
 
 
 def test_nightly_dag_declares_catalog_build_publish(described: dict[str, Any]) -> None:
     dag = described["dags"]["registry_nightly"]
     assert dag["tasks"] == ["build_models", "load_catalog", "publish_list"]
     assert dag["edges"] == [["build_models", "publish_list"], ["load_catalog", "build_models"]]
-    assert dag["timetable"] == "CronTriggerTimetable"
-    assert dag["cron"] == "0 2 * * *"
-    assert dag["timetable_timezone"] == "Asia/Shanghai"
+    # 02:00 Shanghai, or as soon as every source has landed since the last run (cron plus assets).
+    assert dag["timetable"] == "AssetOrTimeSchedule"
+    assert dag["inner_timetable"] == "CronTriggerTimetable"
+    assert dag["inner_cron"] == "0 2 * * *"
+    assert dag["inner_timezone"] == "Asia/Shanghai"
+    assert dag["asset_condition"] == "AssetAll"
+    assert dag["schedule_assets"] == sorted(f"registry_raw_{name}" for name in SOURCES)
     assert dag["dag_timezone"] == "Asia/Shanghai"
     assert dag["catchup"] is False
     assert dag["max_active_runs"] == 1
@@ -141,19 +182,27 @@ def test_ingest_then_nightly_publishes_a_list(airflow_home: Path, tmp_path: Path
     log = out.with_suffix(".log")
     assert result["import_errors"] == {}
 
-    # Ingest: one mapped task instance per inbox file, firms then events.
+    # Ingest: the generated DAGs of firms and events, one mapped task instance per inbox file.
     ingest = result["ingest"]
-    _assert_all_succeeded(ingest, "registry_ingest", log)
+    _assert_all_succeeded(ingest, "registry_ingest_firms + registry_ingest_events", log)
     firms_files = sorted(p.name for p in SAMPLE_DIR.glob("firms*.csv"))
     events_files = sorted(p.name for p in SAMPLE_DIR.glob("events*.csv"))
     assert firms_files and events_files
-    assert sum(1 for k in ingest["tis"] if k.startswith("ingest_firms[")) == len(firms_files)
-    assert sum(1 for k in ingest["tis"] if k.startswith("ingest_events[")) == len(events_files)
+    assert sum(1 for k in ingest["tis"] if k.startswith("firms.ingest[")) == len(firms_files)
+    assert sum(1 for k in ingest["tis"] if k.startswith("events.ingest[")) == len(events_files)
     for key, report in ingest["returns"].items():
-        if key.startswith("ingest_"):
+        if ".ingest[" in key:
             assert isinstance(report, dict) and report, key
+    assert ingest["returns"]["events.landed"]["files"] == len(events_files)
     # The same inbox again is a no-op, not a failure.
-    _assert_all_succeeded(result["ingest_again"], "registry_ingest (again)", log)
+    _assert_all_succeeded(result["ingest_again"], "registry_ingest_events (again)", log)
+    assert all(r["already_loaded"] for k, r in result["ingest_again"]["returns"].items() if k.startswith("ingest["))
+
+    # A declarative source's generated DAG lands its XLSX sample.
+    source = result["ingest_source"]
+    _assert_all_succeeded(source, f"registry_ingest_{E2E_SOURCE}", log)
+    (report,) = [r for k, r in source["returns"].items() if k.startswith("ingest[")]
+    assert report["source"] == E2E_SOURCE and report["landed"] == 5 and report["duplicate"] == 1
 
     # Nightly at 2026-11-01 02:00 Asia/Shanghai publishes the list of 1 November.
     nightly = result["nightly"]
