@@ -119,7 +119,8 @@ def catalog_page(catalog: Catalog) -> str:
                        f"{_cell(c.reading)} |")
         sentences = [u for u in catalog.unautomated if u.document_id == doc.document_id]
         if sentences:
-            out += ["", "非事件触发的奖励条款（不进入自动清单）：", "", "| 条款 | 原文 | 原因 | 说明 |", "|---|---|---|---|"]
+            out += ["", "非事件触发的奖励条款（不进入自动清单）：", "",
+                    "| 条款 | 原文 | 原因 | 说明 |", "|---|---|---|---|"]
             out += [f"| {u.article} | {_cell(u.quote)} | {UNAUTOMATED_REASONS[u.reason]} | {_cell(u.note)} |"
                     for u in sentences]
         out.append("")

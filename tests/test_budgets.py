@@ -35,7 +35,7 @@ def policy_dir(tmp_path: Path) -> Path:
 
 def test_a_budget_for_an_unknown_group_is_refused(policy_dir: Path) -> None:
     declare_budget(policy_dir, {2026: 1000000}, group="no.such.group")
-    with pytest.raises(CatalogError, match="budgets.yml.*no clause declares budget_group 'no.such.group'"):
+    with pytest.raises(CatalogError, match=r"budgets\.yml.*no clause declares budget_group 'no\.such\.group'"):
         read_catalog(policy_dir)
 
 
@@ -47,7 +47,7 @@ def test_short_budget_pays_pro_rata_and_shows_both_amounts(policy_dir: Path, tmp
     firms = write_csv("firms.csv", FIRM_HEADER, [
         {"uscc": u, "firm_name": n, "division_code": "350102", "industry_code": "I6513"}
         for u, n in ((a, "甲软件"), (b, "乙软件"), (c, "丙软件"))])
-    events = write_csv("events.csv", EVENT_HEADER + ["rank"], [
+    events = write_csv("events.csv", [*EVENT_HEADER, "rank"], [
         {"uscc": u, "event_type": "product_security_evaluation", "action": "granted", "level": "national",
          "program": p, "effective_date": "2026-06-01"}
         for u, p in ((a, "甲数据库"), (a, "甲中间件"), (b, "乙操作系统"))])
