@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 
-from registry import vocabulary
+from registry import ledger_schema, vocabulary
 
 SCHEMAS = ("raw", "reference", "policy", "ledger")
 
@@ -91,33 +91,6 @@ create or replace table reference.event_types (
 );
 create or replace table reference.actions (action varchar primary key, term varchar not null);
 create or replace table reference.levels (level varchar primary key, term varchar not null);
-create table if not exists ledger.lists (
-    list_date      date primary key,
-    published_at   timestamp not null,
-    line_count     integer not null,
-    total          decimal(18, 2) not null,
-    csv_path       varchar not null
-);
-create table if not exists ledger.lines (
-    line_id        varchar primary key,
-    list_date      date not null,
-    entitlement_id varchar not null,
-    uscc           varchar not null,
-    firm_name      varchar,
-    city           varchar,
-    clause_id      varchar not null,
-    document_title varchar not null,
-    article        varchar not null,
-    kind           varchar not null check (kind in ('award', 'reversal')),
-    amount         decimal(18, 2) not null,
-    entitled_amount decimal(18, 2) not null,
-    amount_rule    varchar not null,
-    is_cap         boolean not null,
-    is_draft       boolean not null,
-    reason         varchar not null,
-    listed_at      timestamp not null,
-    unique (entitlement_id, list_date)
-);
 """
 
 
@@ -136,6 +109,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"create schema if not exists {schema}")
     con.execute(DDL)
     _write_vocabulary(con)
+    ledger_schema.ensure(con)  # the append-only ledger: registry/ledger_schema.py
 
 
 @contextmanager

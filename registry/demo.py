@@ -9,6 +9,7 @@ from pathlib import Path
 from registry import settings
 from registry.ingest import IngestReport, ingest_file
 from registry.nightly import PublishedList, run_nightly
+from registry.snapshot import snapshot_path
 
 DEMO_DATE = dt.date(2026, 11, 1)
 SAMPLE_FILES = (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv"))
@@ -19,5 +20,6 @@ def run_demo(db: Path, list_date: dt.date = DEMO_DATE) -> tuple[list[IngestRepor
     if db.exists():
         db.unlink()
     shutil.rmtree(settings.output_dir(db), ignore_errors=True)
+    snapshot_path(db).unlink(missing_ok=True)  # the auditors' copy of the database being replaced
     reports = [ingest_file(source, settings.SAMPLE_DIR / name, db) for source, name in SAMPLE_FILES]
     return reports, run_nightly(list_date, db)

@@ -1,8 +1,20 @@
 """The nightly run: load the catalog, build the models for the list date, publish the list.
 
-Each step opens the database, works and closes it, so the steps can run as separate
-Airflow tasks and never hold DuckDB's single-writer lock between them. A night that is
-already published is returned as it was: rerunning changes nothing.
+Steps, each idempotent, so a run killed anywhere and run again ends where an uninterrupted
+run ends (tests/test_crash_safety.py kills it at every step):
+
+1. load_catalog            rewrite policy tables from policies/*.yml (same files, same rows);
+2. build_models            `dbt build` in a child process, skipped when the last finished build
+                           was for this date from the very same inputs (registry.builds);
+3. ledger (publish_list)   check the whole ledger (and against the last snapshot), append the
+                           night in one transaction, checked again before commit; a night
+                           already in the ledger is read back, never recomputed into new lines;
+4. exports                 CSV, XLSX, Parquet, change report: pure functions of the ledger,
+                           written atomically, read back and compared with the ledger;
+5. snapshot                the auditors' read-only copy, swapped in atomically when stale.
+
+Each step opens the database, works and closes it, so the steps can run as separate Airflow
+tasks and never hold DuckDB's single-writer lock between them.
 """
 
 from __future__ import annotations
@@ -13,7 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from registry import catalog, dbt_runner, exports, ledger, settings
+from registry import builds, catalog, crashpoints, dbt_runner, exports, holds, invariants, ledger, settings, snapshot
 from registry import db as registry_db
 
 
@@ -22,6 +34,8 @@ class PublishedList:
     list_date: dt.date
     lines: tuple[ledger.Line, ...]
     csv_path: Path
+    changes: tuple = ()
+    snapshot_path: Path | None = None
 
     @property
     def total(self) -> Decimal:
@@ -36,35 +50,62 @@ class PublishedList:
         awards = [line for line in self.lines if line.kind == "award"]
         reversals = [line for line in self.lines if line.kind == "reversal"]
         firms = len({line.uscc for line in self.lines})
-        return (f"list {self.list_date}: {len(self.lines)} lines ({len(awards)} awards, {len(reversals)} "
-                f"reversals) for {firms} firms, total {self.total:.2f} yuan\n  written to {self.csv_path}")
+        out = (f"list {self.list_date}: {len(self.lines)} lines ({len(awards)} awards, {len(reversals)} "
+               f"reversals) for {firms} firms, total {self.total:.2f} yuan\n  written to {self.csv_path} "
+               "(+ .xlsx, .parquet, 清单变动报告)")
+        if self.snapshot_path:
+            out += f"\n  auditors' snapshot: {self.snapshot_path}"
+        return out
 
 
 def is_published(as_of: dt.date, db: Path) -> bool:
     if not db.exists():
         return False
+    with registry_db.connect(db, read_only=True) as con:
+        has_ledger = con.execute("select count(*) from information_schema.tables where table_schema = 'ledger' "
+                                 "and table_name = 'lists'").fetchone()[0]
+        return bool(has_ledger) and as_of in ledger.published_dates(con)
+
+
+def build_models(as_of: dt.date, db: Path) -> bool:
+    """Run `dbt build` (models, data tests, unit tests) for the list date, unless the models
+    already stand for this date and these inputs; returns whether dbt ran."""
     with registry_db.connect(db) as con:
-        return as_of in ledger.published_dates(con)
-
-
-def build_models(as_of: dt.date, db: Path) -> None:
-    """Run `dbt build` (models, data tests, unit tests) for the list date."""
+        fingerprint = builds.fingerprint(con, as_of)
+        if builds.built_from(con, as_of) == fingerprint:
+            return False
+        builds.record(con, as_of, fingerprint, "started")
     dbt_runner.build(db, as_of)
+    crashpoints.reach("dbt_finished")
+    with registry_db.connect(db) as con:
+        builds.record(con, as_of, fingerprint, "finished")
+    return True
 
 
 def publish_list(as_of: dt.date, db: Path) -> PublishedList:
-    """Append the night to the ledger (once) and write its CSV; returns the list of that night."""
+    """Append the night to the ledger (once), write its exports, publish the auditors' snapshot."""
     output = settings.output_dir(db)
     csv_path = exports.list_csv_path(output, as_of)
     with registry_db.connect(db) as con:
-        lines = ledger.append_night(con, as_of, csv_path.name)
-    exports.write_list_csv(output, as_of, lines)
-    return PublishedList(as_of, tuple(lines), csv_path)
+        invariants.require(con, snapshot.snapshot_path(db))
+        lines = ledger.append_night(con, as_of, csv_path.name, fingerprint=builds.built_from(con, as_of) or "",
+                                    notice_days=holds.notice_days())
+        crashpoints.reach("ledger_committed")
+        night = exports.read_night(con, as_of)
+    exports.write_list_csv(output, night)
+    crashpoints.reach("list_csv_written")
+    exports.write_other_exports(output, night)
+    exports.verify_exports(output, night)
+    crashpoints.reach("exports_written")
+    snapshot.publish(db)
+    return PublishedList(as_of, tuple(lines), csv_path, night.changes, snapshot.snapshot_path(db))
 
 
 def run_nightly(as_of: dt.date, db: Path) -> PublishedList:
     """The whole night; a night already published is returned unchanged, without rebuilding."""
     if not is_published(as_of, db):
         catalog.load_catalog(db)
+        crashpoints.reach("catalog_loaded")
         build_models(as_of, db)
+        crashpoints.reach("models_built")
     return publish_list(as_of, db)
