@@ -1,8 +1,7 @@
 -- The events behind each entitlement of the night, by role:
 --   trigger     the event that fires the clause;
---   base        for percent_of_related, the related facts summed into the base (same rule as
---               int_entitlement_amounts.related_bases; the data test
---               audit_entitlement_facts_base_matches checks the sums agree);
+--   base        for percent_of_related, the related facts summed into the base
+--               (int_entitlement_related_facts, the same rows int_entitlement_amounts sums);
 --   report      for revenue_growth / contribution, the annual reports of the years compared;
 --   revocation  for a revoked entitlement, the revocation that ended its designation.
 -- The ledger freezes these with every line it writes (ledger.line_facts), so the trail of a
@@ -16,12 +15,8 @@ with entitlements as (
         e.trigger_date,
         e.award_year,
         e.amount_rule,
-        e.status,
-        c.related_event_type,
-        c.related_program,
-        c.related_window
+        e.status
     from {{ ref('fct_entitlements') }} as e
-    inner join {{ ref('dim_policy_clauses') }} as c on c.clause_id = e.clause_id
 ),
 
 triggers as (
@@ -30,24 +25,11 @@ triggers as (
 ),
 
 bases as (
-    select e.entitlement_id, r.event_id, 'base' as role
+    select e.entitlement_id, f.related_event_id as event_id, 'base' as role
     from entitlements as e
-    inner join {{ ref('int_events_in_force') }} as r
-        on
-            r.uscc = e.uscc
-            and r.event_type = e.related_event_type
-            and (e.related_program is null or r.program = e.related_program)
-            and r.action in ('granted', 'renewed')
-    where
-        e.amount_rule = 'percent_of_related'
-        and (
-            (
-                e.related_window = 'around_trigger'
-                and r.effective_date >= cast({{ dbt.dateadd('year', -1, 'e.trigger_date') }} as date)
-                and r.effective_date < cast({{ dbt.dateadd('year', 3, 'e.trigger_date') }} as date)
-            )
-            or (e.related_window = 'same_fiscal_year' and r.fiscal_year = e.award_year)
-        )
+    inner join {{ ref('int_entitlement_related_facts') }} as f
+        on f.clause_id = e.clause_id and f.trigger_event_id = e.trigger_event_id and f.uscc = e.uscc
+    where e.amount_rule = 'percent_of_related'
 ),
 
 reports as (

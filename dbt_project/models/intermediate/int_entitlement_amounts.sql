@@ -19,9 +19,6 @@ with conditions as (
         c.amount_yuan,
         c.percent,
         c.percent_is_cap,
-        c.related_event_type,
-        c.related_program,
-        c.related_window,
         c.min_base_yuan,
         c.cap_yuan,
         c.min_growth_percent,
@@ -40,27 +37,11 @@ with conditions as (
 
 related_bases as (
     select
-        k.clause_id,
-        k.trigger_event_id,
-        sum(r.amount) as base_amount
-    from conditions as k
-    inner join {{ ref('int_events_in_force') }} as r
-        on
-            r.uscc = k.uscc
-            and r.event_type = k.related_event_type
-            and (k.related_program is null or r.program = k.related_program)
-            and r.action in ('granted', 'renewed')
-    where
-        k.amount_rule = 'percent_of_related'
-        and (
-            (
-                k.related_window = 'around_trigger'
-                and r.effective_date >= cast({{ dbt.dateadd('year', -1, 'k.trigger_date') }} as date)
-                and r.effective_date < cast({{ dbt.dateadd('year', 3, 'k.trigger_date') }} as date)
-            )
-            or (k.related_window = 'same_fiscal_year' and r.fiscal_year = k.trigger_year)
-        )
-    group by k.clause_id, k.trigger_event_id
+        clause_id,
+        trigger_event_id,
+        sum(amount) as base_amount
+    from {{ ref('int_entitlement_related_facts') }}
+    group by clause_id, trigger_event_id
 ),
 
 growth as (
