@@ -194,7 +194,7 @@ def step_floor(db: Path, as_of: dt.date) -> dict[str, Any]:
         floor_rows = con.execute(FLOOR_SQL.read_text(encoding="utf-8")).fetchall()
         seconds = time.perf_counter() - started
         models = model_totals(con)
-        built_for = [d for (d,) in con.execute("select distinct as_of_date from marts.fct_entitlements").fetchall()]
+        built_for = [d for (d,) in con.execute("select as_of_date from marts.build_info").fetchall()]
     floor = {clause: {"rule": rule, "covered": covered and clause not in uncovered, "count": count, "total": total}
              for clause, rule, covered, count, total in floor_rows}
     clauses = []
@@ -225,13 +225,11 @@ def step_floor(db: Path, as_of: dt.date) -> dict[str, Any]:
 
 
 def _build(db: Path, as_of: dt.date, models_only: bool) -> None:
-    """`dbt build` as the night runs it; `models_only` (smoke runs) is `dbt run`: same models, no data tests."""
-    from registry import dbt_runner, nightly
+    """`dbt build` as the night runs it (full or incremental, as registry.builds plans it);
+    `models_only` (smoke runs) is `dbt run`: same models, no data tests."""
+    from registry import nightly
 
-    if models_only:
-        dbt_runner.run_dbt(["run"], db, as_of)
-    else:
-        nightly.build_models(as_of, db)
+    nightly.build_models(as_of, db, data_tests=not models_only)
 
 
 def dbt_node_timings(db: Path) -> dict[str, Any]:
@@ -282,9 +280,14 @@ def step_incremental(file: Path, db: Path, as_of: dt.date, models_only: bool = F
 
 
 def step_dbt_build(db: Path, as_of: dt.date, models_only: bool = False) -> dict[str, Any]:
-    """`dbt build` for the date through registry.dbt_runner (what a night runs), nothing else."""
+    """A `dbt build` for the date with nothing to do, right after the night's build: incremental,
+    nothing changed since the night (no new load, same date), so no firm to recompute. (The
+    registry's own build_models would not start dbt at all for it.)"""
+    from registry import dbt_runner
+
     started = time.perf_counter()
-    _build(db, as_of, models_only)
+    dbt_runner.build(db, as_of, changed_since={"as_of_date": as_of.isoformat(), "load_ids": []},
+                     data_tests=not models_only)
     return {"seconds": time.perf_counter() - started, "dbt": dbt_node_timings(db)}
 
 

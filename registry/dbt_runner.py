@@ -26,15 +26,19 @@ def _dbt_executable() -> str:
     return str(beside) if beside.exists() else "dbt"
 
 
-def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None) -> str:
-    """Run `dbt ARGS` for the database `db`; returns dbt's output, raises DbtError on failure."""
+def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None, changed_since: dict | None = None) -> str:
+    """Run `dbt ARGS` for the database `db` (vars: the list date, and for an incremental build
+    what changed since the last one); returns dbt's output, raises DbtError on failure."""
     settings.quiet_third_party()
     env = {**os.environ, settings.DB_ENV_VAR: str(db)}
     command = [_dbt_executable(), *args, "--project-dir", str(settings.DBT_PROJECT_DIR),
                "--profiles-dir", str(settings.DBT_PROJECT_DIR),
                "--target-path", str(db.parent / "dbt_target"), "--log-path", str(db.parent / "dbt_logs")]
-    if as_of is not None:
-        command += ["--vars", json.dumps({"as_of_date": as_of.isoformat()})]
+    variables = {"as_of_date": as_of.isoformat()} if as_of is not None else {}
+    if changed_since is not None:
+        variables["changed_since"] = changed_since
+    if variables:
+        command += ["--vars", json.dumps(variables)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         output = (done.stdout + done.stderr).strip()
@@ -44,11 +48,16 @@ def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None) -> str:
     return done.stdout
 
 
-def build(db: Path, as_of: dt.date) -> str:
+def build(db: Path, as_of: dt.date, changed_since: dict | None = None, full_refresh: bool = False,
+          data_tests: bool = True) -> str:
     """`dbt build` for the list date `as_of`: every model and every data test (the invariants
     the list relies on). Unit tests check the SQL, not the night's data: they run in the test
-    suite (`unit_tests`), not every night."""
-    return run_dbt(["build", "--exclude-resource-type", "unit_test"], db, as_of)
+    suite (`unit_tests`), not every night. `changed_since` makes the incremental models
+    recompute only the firms changed since then; `full_refresh` rebuilds them whole. Without
+    `data_tests` it is `dbt run` (the benchmark's smoke run)."""
+    args = ["build", "--exclude-resource-type", "unit_test"] if data_tests else ["run"]
+    args += ["--full-refresh"] if full_refresh else []
+    return run_dbt(args, db, as_of, changed_since)
 
 
 def unit_tests(db: Path) -> str:

@@ -243,7 +243,8 @@ def _ledger_lines(con: duckdb.DuckDBPyConnection, t: dict[str, str], lang: str, 
 def explain_entitlement(db: Path, entitlement_id: str, lang: str = "zh") -> str:
     t = TEXT[lang]
     with open_for_reading(db) as (con, copy):
-        ent = _one(con, "select * from marts.fct_entitlements where entitlement_id = ?", [entitlement_id]) \
+        ent = _one(con, "select e.*, b.as_of_date from marts.fct_entitlements as e cross join marts.build_info as b "
+                   "where e.entitlement_id = ?", [entitlement_id]) \
             if _has(con, "marts", "fct_entitlements") else None
         listed = _one(con, "select e.*, l.firm_name, l.city, l.rule_version, l.amount_rule, l.status from "
                            "ledger.entitlements as e join ledger.lines as l using (entitlement_id) "
@@ -351,9 +352,11 @@ def firm_timeline(db: Path, uscc: str, lang: str = "zh") -> str:
                                left join raw.loads as ld using (load_id)
                                where e.uscc = ? order by e.effective_date, e.event_type, e.row_number""", [uscc])
         tiers = _tiers(con, uscc, lang) if _has(con, "intermediate", "int_designation_spells") else []
-        status = _one(con, "select * from marts.fct_firm_status where uscc = ?", [uscc]) \
+        status = _one(con, "select s.*, b.as_of_date from marts.fct_firm_status as s cross join marts.build_info as b "
+                      "where s.uscc = ?", [uscc]) \
             if _has(con, "marts", "fct_firm_status") else None
-        ents = _rows(con, "select * from marts.fct_entitlements where uscc = ? order by trigger_date, clause_id",
+        ents = _rows(con, "select e.*, b.as_of_date from marts.fct_entitlements as e cross join marts.build_info as b "
+                     "where e.uscc = ? order by e.trigger_date, e.clause_id",
                      [uscc]) if _has(con, "marts", "fct_entitlements") else []
         lines = _rows(con, "select * from ledger.lines where uscc = ? order by seq", [uscc])
         held = {e for (e,) in con.execute(

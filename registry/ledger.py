@@ -133,9 +133,9 @@ def target_sql(con: duckdb.DuckDBPyConnection) -> str:
 
 
 def check_models_built_for(con: duckdb.DuckDBPyConnection, list_date: dt.date) -> None:
-    if not _has_table(con, "marts", "fct_entitlements"):
+    if not _has_table(con, "marts", "fct_entitlements") or not _has_table(con, "marts", "build_info"):
         raise LedgerError(f"the entitlement models are not built: run `registry nightly --date {list_date}`")
-    built = con.execute("select distinct as_of_date from marts.fct_entitlements").fetchall()
+    built = con.execute("select distinct as_of_date from marts.build_info").fetchall()
     if built and built != [(list_date,)]:
         raise LedgerError(
             f"the entitlement models were built for {', '.join(str(d) for (d,) in built)}, not {list_date}: "

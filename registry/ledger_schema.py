@@ -219,7 +219,16 @@ create table if not exists ledger.model_builds (
     as_of_date         date not null,
     fingerprint        varchar not null,
     event              varchar not null check (event in ('started', 'finished')),
-    recorded_at        timestamp not null
+    recorded_at        timestamp not null,
+    mode               varchar not null check (mode in ('full', 'incremental')),
+    models_digest      varchar not null
+);
+-- The loads (raw.events / raw.firms rows per load) each finished build took in (registry.builds).
+create table if not exists ledger.model_build_loads (
+    build_seq          integer not null,
+    load_id            varchar not null,
+    rows_built         bigint not null,
+    primary key (build_seq, load_id)
 );
 """
 

@@ -67,18 +67,20 @@ def is_published(as_of: dt.date, db: Path) -> bool:
         return bool(has_ledger) and as_of in ledger.published_dates(con)
 
 
-def build_models(as_of: dt.date, db: Path) -> bool:
-    """Run `dbt build` (models, data tests, unit tests) for the list date, unless the models
-    already stand for this date and these inputs; returns whether dbt ran."""
+def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
+    """Run `dbt build` (models and data tests) for the list date, unless the models already
+    stand for this date and these inputs; returns whether dbt ran. The build is incremental
+    (only the firms whose facts changed since the last build) when registry.builds allows it,
+    else a full refresh."""
     with registry_db.connect(db) as con:
-        fingerprint = builds.fingerprint(con, as_of)
-        if builds.built_from(con, as_of) == fingerprint:
+        plan = builds.plan(con, as_of)
+        if plan.up_to_date:
             return False
-        builds.record(con, as_of, fingerprint, "started")
-    dbt_runner.build(db, as_of)
+        builds.record(con, plan, "started")
+    dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL, data_tests=data_tests)
     crashpoints.reach("dbt_finished")
     with registry_db.connect(db) as con:
-        builds.record(con, as_of, fingerprint, "finished")
+        builds.record(con, plan, "finished")
     return True
 
 

@@ -16,6 +16,6 @@ from (
             order by coalesce(published_date, effective_date) desc, effective_date desc, event_id desc
         ) as recency
     from {{ ref('int_events_in_force') }}
-    where event_type = 'annual_report' and action in ('granted', 'renewed')
+    where event_type = 'annual_report' and action in ('granted', 'renewed') and {{ changed_firms_only('uscc') }}
 ) as reports
 where recency = 1

@@ -23,6 +23,7 @@ with triggers as (
     from {{ ref('int_clause_triggers') }} as t
     inner join {{ ref('stg_policy__clauses') }} as c on c.clause_id = t.clause_id
     left join {{ ref('stg_reference__event_types') }} as tiers on tiers.event_type = c.min_tier
+    where {{ changed_firms_only('t.uscc') }}
 ),
 
 first_scale_up as (
@@ -30,7 +31,7 @@ first_scale_up as (
         uscc,
         min(cast(extract(year from effective_date) as integer)) as scale_up_year
     from {{ ref('int_events_in_force') }}
-    where event_type = 'scale_up' and action in ('granted', 'renewed')
+    where event_type = 'scale_up' and action in ('granted', 'renewed') and {{ changed_firms_only('uscc') }}
     group by uscc
 ),
 

@@ -29,4 +29,5 @@ inner join {{ ref('stg_policy__documents') }} as d on d.document_id = c.document
 inner join {{ ref('int_firm_profiles') }} as p on p.uscc = e.uscc and p.city = d.city
 where
     e.effective_date between c.effective_from and c.effective_to
+    and {{ changed_firms_only('e.uscc') }}
     and c.amount_rule <> 'per_incubated_hitech'

@@ -18,7 +18,7 @@ with events as (
         case when e.event_type <> 'single_champion' or e.level = 'national' then t.tier_rank end as tier_rank
     from {{ ref('int_events_in_force') }} as e
     inner join {{ ref('stg_reference__event_types') }} as t on t.event_type = e.event_type
-    where t.kind in ('designation', 'status')
+    where t.kind in ('designation', 'status') and {{ changed_firms_only('e.uscc') }}
 ),
 
 sequenced as (

@@ -32,7 +32,7 @@ with conditions as (
         c.increase_unit_award_yuan
     from {{ ref('int_clause_conditions') }} as k
     inner join {{ ref('stg_policy__clauses') }} as c on c.clause_id = k.clause_id
-    where k.conditions_met
+    where k.conditions_met and {{ changed_firms_only('k.uscc') }}
 ),
 
 related_bases as (
@@ -130,6 +130,7 @@ priced as (
 select
     clause_id,
     trigger_event_id,
+    uscc,
     amount_rule,
     base_amount,
     base_revenue,

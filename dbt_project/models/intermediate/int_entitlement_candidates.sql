@@ -30,6 +30,7 @@ from {{ ref('int_clause_conditions') }} as k
 inner join {{ ref('stg_policy__clauses') }} as c on c.clause_id = k.clause_id
 left join {{ ref('int_entitlement_amounts') }} as a
     on a.clause_id = k.clause_id and a.trigger_event_id = k.trigger_event_id
+where {{ changed_firms_only('k.uscc') }}
 
 union all
 
@@ -39,3 +40,4 @@ select
     scale_status, is_in_scope, conditions_met, unmet_conditions, amount_rule, base_amount, entitled_amount,
     is_cap, beneficiary_of_uscc
 from {{ ref('int_incubator_hitech_awards') }}
+where {{ changed_firms_only('uscc') }}

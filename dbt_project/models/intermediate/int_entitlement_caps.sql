@@ -5,7 +5,7 @@
 with winners as (
     select d.*
     from {{ ref('int_entitlement_decisions') }} as d
-    where d.pre_cap_status is null and d.stacking_rank = 1
+    where d.pre_cap_status is null and d.stacking_rank = 1 and {{ changed_firms_only('d.uscc') }}
 ),
 
 clause_capped as (

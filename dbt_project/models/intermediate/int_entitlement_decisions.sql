@@ -20,7 +20,7 @@ with qualified as (
     inner join {{ ref('stg_policy__clauses') }} as cl on cl.clause_id = c.clause_id
     inner join {{ ref('stg_policy__documents') }} as d on d.document_id = c.document_id
     left join {{ ref('int_designation_spells') }} as s on s.start_event_id = c.trigger_event_id
-    where c.conditions_met
+    where c.conditions_met and {{ changed_firms_only('c.uscc') }}
 ),
 
 numbered as (

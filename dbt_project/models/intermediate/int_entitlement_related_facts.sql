@@ -18,6 +18,7 @@ inner join {{ ref('int_events_in_force') }} as r
         and r.action in ('granted', 'renewed')
 where
     k.conditions_met
+    and {{ changed_firms_only('k.uscc') }}
     and c.amount_rule = 'percent_of_related'
     and (
         (

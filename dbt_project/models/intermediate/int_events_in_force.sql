@@ -10,6 +10,7 @@ with events as (
     where
         effective_date <= {{ as_of_date() }}
         and coalesce(published_date, effective_date) <= {{ as_of_date() }}
+        and {{ changed_firms_only('uscc') }}
 ),
 
 retractions as (

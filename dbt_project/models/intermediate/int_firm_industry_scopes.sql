@@ -6,3 +6,4 @@ select distinct
 from {{ ref('int_firm_profiles') }} as p
 inner join {{ ref('stg_reference__industry_scope_prefixes') }} as s
     on substring(p.industry_code, 1, length(s.prefix)) = s.prefix
+where {{ changed_firms_only('p.uscc') }}

@@ -2,9 +2,13 @@
 -- industry the policy conditions read. Without a master record the division code comes
 -- from characters 3-8 of the USCC and the industry is unknown.
 with known as (
-    select uscc from {{ ref('stg_registry__firms') }}
-    union
-    select uscc from {{ ref('stg_registry__events') }}
+    select uscc
+    from (
+        select uscc from {{ ref('stg_registry__firms') }}
+        union
+        select uscc from {{ ref('stg_registry__events') }}
+    ) as firms
+    where {{ changed_firms_only('uscc') }}
 ),
 
 latest_event_names as (
@@ -15,7 +19,7 @@ latest_event_names as (
             firm_name,
             row_number() over (partition by uscc order by effective_date desc, event_id) as recency
         from {{ ref('int_events_in_force') }}
-        where firm_name is not null
+        where firm_name is not null and {{ changed_firms_only('uscc') }}
     ) as named
     where recency = 1
 ),

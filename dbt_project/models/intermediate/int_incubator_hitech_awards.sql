@@ -11,12 +11,23 @@ with clauses as (
     where c.amount_rule = 'per_incubated_hitech'
 ),
 
+tenancies as (
+    select
+        uscc as incubator_uscc,
+        related_uscc as tenant_uscc,
+        min(effective_date) as effective_date
+    from {{ ref('int_events_in_force') }}
+    where event_type = 'incubated_firm' and action in ('granted', 'renewed') and {{ changed_firms_only('uscc') }}
+    group by uscc, related_uscc
+),
+
 first_hitech as (
     select e.*
     from {{ ref('int_events_in_force') }} as e
     where
         e.event_type = 'hitech'
         and e.action = 'granted'
+        and e.uscc in (select tenant_uscc from tenancies)
         and not exists (
             select 1
             from {{ ref('int_events_in_force') }} as earlier
@@ -34,17 +45,7 @@ assessments as (
         fiscal_year,
         case program when 'excellent' then 4 when 'good' then 3 when 'pass' then 2 else 1 end as grade
     from {{ ref('int_events_in_force') }}
-    where event_type = 'incubator_assessment'
-),
-
-tenancies as (
-    select
-        uscc as incubator_uscc,
-        related_uscc as tenant_uscc,
-        min(effective_date) as effective_date
-    from {{ ref('int_events_in_force') }}
-    where event_type = 'incubated_firm' and action in ('granted', 'renewed')
-    group by uscc, related_uscc
+    where event_type = 'incubator_assessment' and {{ changed_firms_only('uscc') }}
 )
 
 select

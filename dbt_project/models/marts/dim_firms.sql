@@ -9,3 +9,4 @@ select
     registered_date,
     has_master_record
 from {{ ref('int_firm_profiles') }}
+where {{ changed_firms_only('uscc') }}

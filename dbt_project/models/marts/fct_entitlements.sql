@@ -4,6 +4,9 @@
 -- (不足时按比例兑现), rounded down to the fen so the year never exceeds its budget.
 -- entitlement_id is derived from (clause, firm, triggering event) only, so the same facts
 -- always give the same id.
+-- Incremental by firm (macros/changed_firms.sql): a night recomputes the changed firms, and every
+-- row of a budget group that has a budget, since one firm's award changes every firm's share.
+{{ config(unique_key='entitlement_id') }}
 with decided as (
     select
         d.*,
@@ -12,6 +15,9 @@ with decided as (
     from {{ ref('int_entitlement_decisions') }} as d
     left join {{ ref('int_entitlement_caps') }} as cp
         on cp.clause_id = d.clause_id and cp.trigger_event_id = d.trigger_event_id and cp.uscc = d.uscc
+    where
+        {{ changed_firms_only('d.uscc') }}
+        or d.budget_group in (select budget_group from {{ ref('stg_policy__budgets') }})
 ),
 
 statused as (
@@ -75,7 +81,6 @@ select
     s.on_automatic_list,
     s.automatic_ground,
     s.status,
-    s.beneficiary_of_uscc,
-    cast({{ as_of_date() }} as date) as as_of_date
+    s.beneficiary_of_uscc
 from statused as s
 left join budget_use as bu on bu.budget_group = s.budget_group and bu.trigger_year = s.trigger_year

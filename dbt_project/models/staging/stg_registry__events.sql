@@ -20,5 +20,6 @@ select
     source,
     file_sha256,
     row_number as source_row_number,
-    ingested_at
+    ingested_at,
+    load_id
 from {{ source('raw', 'events') }}

@@ -15,6 +15,7 @@ select
     source,
     file_sha256,
     row_number as source_row_number,
-    ingested_at
+    ingested_at,
+    load_id
 from ranked
 where recency = 1
