@@ -207,7 +207,8 @@ def snapshot_head(into: Path) -> Path:
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
     shutil.copy2(REPO_ROOT / "registry" / "synthetic.py", into / "registry" / "synthetic.py")
     # the harness's own steps too, so that editing bench/ during a long run does not change it
-    shutil.copytree(REPO_ROOT / "bench", into / "bench", ignore=shutil.ignore_patterns("results", "__pycache__"))
+    shutil.copytree(REPO_ROOT / "bench", into / "bench", ignore=shutil.ignore_patterns("results", "__pycache__"),
+                    dirs_exist_ok=True)
     (into / ".bench_commit").write_text(commit + "\n")
     return into
 
