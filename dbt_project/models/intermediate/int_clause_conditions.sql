@@ -56,8 +56,7 @@ evaluated as (
                 where
                     s.uscc = t.uscc
                     and s.event_type = 'scale_up'
-                    and s.valid_from <= t.trigger_date
-                    and (s.valid_to is null or s.valid_to > t.trigger_date)
+                    and {{ spell_valid_on('t.trigger_date') }}
             ) then 'above'
             else 'below'
         end as scale_status,
@@ -72,8 +71,7 @@ evaluated as (
             where
                 s.uscc = t.uscc
                 and s.tier_rank >= t.min_tier_rank
-                and s.valid_from <= t.trigger_date
-                and (s.valid_to is null or s.valid_to > t.trigger_date)
+                and {{ spell_valid_on('t.trigger_date') }}
         ) as holds_min_tier,
         su.scale_up_year
     from triggers as t

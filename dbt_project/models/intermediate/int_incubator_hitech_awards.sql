@@ -88,8 +88,7 @@ where
         where
             s.uscc = t.incubator_uscc
             and s.event_type = 'incubator'
-            and s.valid_from <= h.effective_date
-            and (s.valid_to is null or s.valid_to > h.effective_date)
+            and {{ spell_valid_on('h.effective_date') }}
     )
     and exists (
         select 1

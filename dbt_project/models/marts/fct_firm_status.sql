@@ -6,9 +6,7 @@
 with valid_on_date as (
     select *
     from {{ ref('int_designation_spells') }}
-    where
-        valid_from <= {{ as_of_date() }}
-        and (valid_to is null or valid_to > {{ as_of_date() }})
+    where {{ spell_valid_on(as_of_date(), spell='') }}
 ),
 
 tiers as (
