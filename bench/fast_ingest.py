@@ -10,7 +10,7 @@ It lands the same rows with the same keys, lineage, quarantine and load record:
   YYYY-MM-DD calendar dates, plain decimals with at most two places, row rules by event kind);
   the SQL accepts a subset of what the Python parsers accept, and gives the same typed values;
 * every other row (full-width USCCs, padded cells, bad values...) goes through the Python
-  parser of registry.ingest (`_parse_row`), unchanged: same normalisation, same quarantine
+  parser of registry.ingest.land (`_parse_row`), unchanged: same normalisation, same quarantine
   reasons. Bad rows are rare, so Python sees few rows;
 * the fact key is computed in SQL exactly as registry.ingest.fact_key does (sha256 of
   json.dumps of the key fields, ASCII-escaped), escaping only the distinct text values;
@@ -28,11 +28,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from registry import db as registry_db
-from registry import vocabulary
-from registry.contracts import CONTRACTS, Contract, FieldError
-from registry.ingest import fact_key
-from registry.uscc import CHARSET
+from registry.core import vocabulary
+from registry.core.contracts import CONTRACTS, Contract, FieldError
+from registry.core.uscc import CHARSET
+from registry.ingest.land import fact_key
+from registry.store import db as registry_db
+from registry.store import schema as store_schema
 
 EDGE_SPACE = r"[\s\pZ\x{85}\x{1c}-\x{1f}\x{feff}]"
 BODY36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -106,7 +107,7 @@ JSON_ESCAPE = r"""array_to_string(list_transform(string_split(v, ''), lambda c: 
 
 
 def _row_rules_ok(fields: list[str]) -> str:
-    """SQL of the contract's cross-field rules (registry.contracts._event_rules), by event kind."""
+    """SQL of the contract's cross-field rules (registry.core.contracts._event_rules), by event kind."""
     kinds = vocabulary.EVENT_KINDS
 
     def of(*wanted: str) -> str:
@@ -120,7 +121,7 @@ def _row_rules_ok(fields: list[str]) -> str:
 
 
 def _clean(cell: str | None) -> str | None:
-    """As registry.ingest cleans a cell: white space, ideographic space, NBSP and BOM trimmed."""
+    """As registry.ingest.land cleans a cell: white space, ideographic space, NBSP and BOM trimmed."""
     if cell is None:
         return None
     stripped = cell.strip().strip("\u3000\u00a0\ufeff").strip()
@@ -150,7 +151,7 @@ def parse_row(contract: Contract, raw: dict[str, str | None]) -> tuple[dict[str,
 def sql_suite(con: Any, suite: str, table: str, columns: set[str]) -> tuple[bool, str, str]:
     """The Great Expectations suite expectations/<suite>.json evaluated as one DuckDB aggregate
     (the expectation types the suites use; map expectations ignore nulls, as GX does)."""
-    from registry.validation import VOCABULARY_REFERENCES, load_suite
+    from registry.ingest.validation import VOCABULARY_REFERENCES, load_suite
 
     spec = load_suite(suite)
     checks: list[tuple[str, str | None, str]] = []  # (label, column, SQL counting unexpected rows)
@@ -216,7 +217,8 @@ def fast_ingest_events(path: Path, db: Path, *, run_gx: bool | str = True) -> di
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     report: dict[str, Any] = {"read": 0, "landed": 0, "quarantined": 0, "duplicate": 0, "slow_path_rows": 0}
 
-    with registry_db.connect(db) as con:
+    with registry_db.connect(db, create=True) as con:
+        store_schema.ensure(con)
         if con.execute("select 1 from raw.loads where load_id = ?", [load_id]).fetchone():
             return {**report, "already_loaded": True, "seconds": time.perf_counter() - started}
         con.execute("create temp table src as select * from read_csv(?, header = true, all_varchar = true, "
@@ -303,7 +305,7 @@ def fast_ingest_events(path: Path, db: Path, *, run_gx: bool | str = True) -> di
             gx_success, gx_summary, gx_json = sql_suite(con, "events", "checked", present)
             lap("suite_in_sql")
         elif run_gx:
-            from registry.validation import validate_frame
+            from registry.ingest.validation import validate_frame
 
             trim = "' ' || chr(9) || chr(10) || chr(13) || chr(12288) || chr(160) || chr(65279)"
             frame = con.execute("select " + ", ".join(f"nullif(trim({n}, {trim}), '') as {n}" for n in fields

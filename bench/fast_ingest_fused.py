@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 
 from bench import fast_ingest as fi
-from registry.contracts import CONTRACTS
+from registry.core.contracts import CONTRACTS
 
 
 def fused(path: Path, *, key: bool = True, edge: bool = True) -> dict[str, float | int]:

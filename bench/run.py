@@ -7,11 +7,11 @@
 
 Steps, each in its own child process (wall time and peak RSS are the step's alone, dbt included):
 
-1. generate: registry.synthetic writes firms.csv, events.csv, events_night.csv (seeded);
+1. generate: bench.synthetic writes firms.csv, events.csv, events_night.csv (seeded);
 2. ingest firms, ingest events: the real path (registry.ingest.ingest_file);
    bare read: DuckDB's read_csv of the same events file into a table (the floor of ingest);
    fast ingest: the vectorised prototype (bench/fast_ingest.py), for comparison;
-3. full night for D: catalog, dbt build, publish (registry.nightly); floor: bench/floor.sql,
+3. full night for D: catalog, dbt build, publish (registry.pipeline.nightly); floor: bench/floor.sql,
    one hand-written DuckDB query computing the same payable total; totals compared per clause;
 4. incremental night D+1: ingest the night's new events, then the night; then a dbt build for
    D+1 with nothing new to do.
@@ -193,20 +193,19 @@ def code_version(code_root: Path) -> dict[str, Any]:
     stamp = code_root / ".bench_commit"
     commit = stamp.read_text().strip() if snapshot and stamp.exists() else git("rev-parse", "--short", "HEAD")
     return {"commit": commit, "code_root": str(code_root),
-            "code": "snapshot of the commit (git archive) + bench/ and registry/synthetic.py" if snapshot
+            "code": "snapshot of the commit (git archive) + bench/" if snapshot
             else "working tree", "working_tree_dirty": bool(git("status", "--porcelain")) and not snapshot}
 
 
 def snapshot_head(into: Path) -> Path:
-    """The committed tree (git archive HEAD), with this checkout's generator laid over it."""
+    """The committed tree (git archive HEAD), with this checkout's bench/ (harness, generator) laid over it."""
     shutil.rmtree(into, ignore_errors=True)
     into.mkdir(parents=True)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True,
                             check=True).stdout.strip()
     archive = subprocess.run(["git", "archive", commit], cwd=REPO_ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
-    shutil.copy2(REPO_ROOT / "registry" / "synthetic.py", into / "registry" / "synthetic.py")
-    # the harness's own steps too, so that editing bench/ during a long run does not change it
+    # the harness and the generator (bench/), so that editing bench/ during a long run does not change it
     shutil.copytree(REPO_ROOT / "bench", into / "bench", ignore=shutil.ignore_patterns("results", "__pycache__"),
                     dirs_exist_ok=True)
     (into / ".bench_commit").write_text(commit + "\n")

@@ -45,7 +45,7 @@ def header_of(path: Path) -> list[str]:
 def step_generate(firms: int, events: int, night_events: int, out: Path) -> dict[str, Any]:
     from dataclasses import asdict
 
-    from registry.synthetic import generate
+    from bench.synthetic import generate
 
     return asdict(generate(out, firms, events, night_events=night_events))
 
@@ -53,8 +53,11 @@ def step_generate(firms: int, events: int, night_events: int, out: Path) -> dict
 def step_ingest(pairs: list[tuple[str, Path]], db: Path) -> dict[str, Any]:
     """The real ingest path: registry.ingest.ingest_file (contract parsers, GX, lineage, dedup),
     for each (source, file) in turn; `seconds` is the last file's (the one being measured)."""
-    from registry.ingest import ingest_file
+    from registry.ingest.land import ingest_file
+    from registry.pipeline.setup import init_database
 
+    if not db.exists():
+        init_database(db)
     per_file = []
     for source, file in pairs:
         started = time.perf_counter()
@@ -153,7 +156,7 @@ def uncovered_features(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     why: dict[str, str] = {}
     for clause in clauses:
         used = [n for n in names if n not in FLOOR_CLAUSE_COLUMNS and clause[n] not in (None, False)]
-        if clause["amount_rule"] not in {"fixed", "up_to", "percent_of_grant"}:
+        if clause["amount_rule"] not in {"fixed", "up_to"}:
             used.insert(0, f"amount_rule={clause['amount_rule']}")
         if used:
             why[clause["clause_id"]] = "uses " + ", ".join(used)
@@ -225,9 +228,9 @@ def step_floor(db: Path, as_of: dt.date) -> dict[str, Any]:
 
 
 def _build(db: Path, as_of: dt.date, models_only: bool) -> None:
-    """`dbt build` as the night runs it (full or incremental, as registry.builds plans it);
+    """`dbt build` as the night runs it (full or incremental, as registry.models.builds plans it);
     `models_only` (smoke runs) is `dbt run`: same models, no data tests."""
-    from registry import nightly
+    from registry.pipeline import nightly
 
     nightly.build_models(as_of, db, data_tests=not models_only)
 
@@ -248,11 +251,11 @@ def dbt_node_timings(db: Path) -> dict[str, Any]:
 
 def step_nightly(db: Path, as_of: dt.date, models_only: bool = False) -> dict[str, Any]:
     """The real night: load the catalog, dbt build for the date, publish the list (timed apart)."""
-    from registry import catalog, nightly
+    from registry.pipeline import nightly
 
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    catalog.load_catalog(db)
+    nightly.load_rules(db)
     timings["catalog"] = time.perf_counter() - started
     mark = time.perf_counter()
     _build(db, as_of, models_only)
@@ -283,7 +286,7 @@ def step_dbt_build(db: Path, as_of: dt.date, models_only: bool = False) -> dict[
     """A `dbt build` for the date with nothing to do, right after the night's build: incremental,
     nothing changed since the night (no new load, same date), so no firm to recompute. (The
     registry's own build_models would not start dbt at all for it.)"""
-    from registry import dbt_runner
+    from registry.models import dbt as dbt_runner
 
     started = time.perf_counter()
     dbt_runner.build(db, as_of, changed_since={"as_of_date": as_of.isoformat(), "load_ids": []},

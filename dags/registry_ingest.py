@@ -27,7 +27,6 @@ while dbt builds) fails the attempt with a lock error and is retried (`retries`,
 from __future__ import annotations
 
 import logging
-import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -35,17 +34,17 @@ from typing import Any
 import pendulum
 from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, task
 
-from registry import settings
-from registry.sources.assets import source_asset
-from registry.sources.errors import SpecError
-from registry.sources.spec import SourceSpec, load_spec, spec_paths
+from registry.core import settings
+from registry.ingest.assets import source_asset
+from registry.ingest.errors import SpecError
+from registry.ingest.spec import SourceSpec, load_spec, spec_paths
 
 settings.quiet_third_party()
 
 log = logging.getLogger(__name__)
 
 LOCAL_TZ = "Asia/Shanghai"
-INBOX_ENV_VAR = "REGISTRY_INBOX"
+INBOX_ENV_VAR = settings.INBOX_ENV_VAR
 POOL = "registry_duckdb"
 START = pendulum.datetime(2026, 1, 1, tz=LOCAL_TZ)
 DEFAULT_ARGS = {"owner": "registry", "retries": 2, "retry_delay": timedelta(minutes=5)}
@@ -53,8 +52,7 @@ DEFAULT_ARGS = {"owner": "registry", "retries": 2, "retry_delay": timedelta(minu
 
 def inbox_dir() -> Path:
     """The folder scanned for deliveries: $REGISTRY_INBOX, else the bundled sample data."""
-    chosen = os.environ.get(INBOX_ENV_VAR)
-    return Path(chosen).resolve() if chosen else settings.SAMPLE_DIR
+    return settings.inbox_dir() or settings.SAMPLE_DIR
 
 
 def inbox_files(spec: SourceSpec, folder: Path) -> list[str]:
@@ -92,7 +90,7 @@ def build_ingest_dag(spec: SourceSpec) -> Any:
         @task(pool=POOL, max_active_tis_per_dag=1)
         def ingest(path: str) -> dict:
             """Land one file (the same code as `registry ingest`); a file already ingested is a no-op."""
-            from registry.ingest import land_source
+            from registry.ingest.land import land_source
 
             return land_source(spec.name, path, settings.db_path(), log)
 

@@ -14,7 +14,7 @@ date is the run's logical date as a local date in Asia/Shanghai; a `list_date` p
 (YYYY-MM-DD) overrides it. The ledger is append-only: for a night already published,
 `load_catalog` and `build_models` are skipped and `publish_list` returns the same list.
 
-All logic lives in the `registry` package (`registry.catalog`, `registry.nightly`), the same
+All logic lives in the `registry` package (`registry.pipeline.nightly`), the same
 functions that `registry nightly --date D` calls.
 """
 
@@ -29,8 +29,8 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, TriggerRule, dag, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from registry import settings
-from registry.sources.assets import all_sources_landed
+from registry.core import settings
+from registry.ingest.assets import all_sources_landed
 
 settings.quiet_third_party()
 
@@ -64,8 +64,8 @@ def list_date_from_context(context: dict[str, Any]) -> dt.date:
 
 
 def skip_if_published(as_of: dt.date) -> None:
-    """A published night is never rebuilt (as `registry.nightly.run_nightly`): skip the step."""
-    from registry.nightly import is_published
+    """A published night is never rebuilt (as `registry.pipeline.nightly.run_nightly`): skip the step."""
+    from registry.pipeline.nightly import is_published
 
     if is_published(as_of, settings.db_path()):
         raise AirflowSkipException(f"list {as_of.isoformat()} is already published; not rebuilding")
@@ -103,17 +103,17 @@ def registry_nightly() -> None:
     @task
     def load_catalog(**context: Any) -> str:
         """Load the policy catalog (policies/*.yml) into the registry."""
-        from registry.catalog import load_catalog as _load_catalog
+        from registry.pipeline.nightly import load_rules
 
         skip_if_published(list_date_from_context(context))
-        summary = _load_catalog(settings.db_path()).summary()
+        summary = load_rules(settings.db_path()).summary()
         log.info("%s", summary)
         return summary
 
     @task
     def build_models(**context: Any) -> str:
         """dbt build (in a subprocess) for the list date."""
-        from registry.nightly import build_models as _build_models
+        from registry.pipeline.nightly import build_models as _build_models
 
         as_of = list_date_from_context(context)
         skip_if_published(as_of)
@@ -126,7 +126,7 @@ def registry_nightly() -> None:
     @task(trigger_rule=TriggerRule.NONE_FAILED)
     def publish_list(**context: Any) -> dict:
         """Append the night's list to the ledger, write its CSV, return it as JSON."""
-        from registry.nightly import publish_list as _publish_list
+        from registry.pipeline.nightly import publish_list as _publish_list
 
         as_of = list_date_from_context(context)
         published = _publish_list(as_of, settings.db_path())

@@ -8,7 +8,8 @@ import json
 import sys
 from pathlib import Path
 
-from registry import settings
+from registry.core import settings
+from registry.core.errors import RegistryError
 
 
 def _date(text: str) -> dt.date:
@@ -35,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_subparser_class(common))
+
+    sub.add_parser("init", help="create an empty registry database (every other command except demo needs one)")
 
     demo = sub.add_parser("demo", help="run the whole pipeline on the bundled sample data into a fresh database")
     demo.add_argument("--date", type=_date, default=None, help="list date (default 2026-11-01)")
@@ -85,23 +88,21 @@ def main(argv: list[str] | None = None) -> int:
     settings.quiet_third_party()
     args = _parser().parse_args(argv)
     db = settings.db_path(args.db or (settings.DEMO_DB if args.command == "demo" else None))
-    # Imports here, not at the top: `registry --help` should not wait for dbt, GX or pandas.
-    from registry.catalog import CatalogError
-    from registry.dbt_runner import DbtError
-    from registry.explain import NotFound
-    from registry.ingest import IngestError
-    from registry.ledger import LedgerError
-
     try:
         return _run(args, db)
-    except (IngestError, CatalogError, DbtError, LedgerError, NotFound, FileNotFoundError) as err:
-        print(f"registry {args.command}: {err}", file=sys.stderr)
+    except RegistryError as err:
+        print(f"registry {args.command}: {err.one_line()}", file=sys.stderr)
         return 2
 
 
 def _run(args: argparse.Namespace, db: Path) -> int:
-    if args.command == "demo":
-        from registry.demo import DEMO_DATE, run_demo
+    # Imports here, not at the top: `registry --help` should not wait for dbt, GX or pandas.
+    if args.command == "init":
+        from registry.pipeline.setup import init_database
+
+        print(f"created an empty registry database at {init_database(db)}")
+    elif args.command == "demo":
+        from registry.pipeline.demo import DEMO_DATE, run_demo
 
         reports, published = run_demo(db, args.date or DEMO_DATE)
         for report in reports:
@@ -109,16 +110,16 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         print(published.summary())
         print(f"database: {db}")
     elif args.command == "ingest":
-        from registry.ingest import ingest_file
-        from registry.sources.check import stderr_progress
+        from registry.ingest.check import stderr_progress
+        from registry.ingest.land import ingest_file
 
         print(ingest_file(args.source, args.file, db, progress=stderr_progress()).summary())
     elif args.command == "sources":
-        from registry.sources.check import run_sources_command
+        from registry.ingest.check import run_sources_command
 
         return run_sources_command(args)
     elif args.command == "nightly":
-        from registry.nightly import run_nightly
+        from registry.pipeline.nightly import run_nightly
 
         published = run_nightly(args.date, db)
         if args.json:
@@ -126,8 +127,8 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         else:
             print(published.summary())
     elif args.command == "policies":
-        from registry.catalog import read_catalog
-        from registry.policy_report import catalog_page, policies_text
+        from registry.catalog.read import read_catalog
+        from registry.catalog.report import catalog_page, policies_text
 
         catalog = read_catalog()
         if args.page:
@@ -136,24 +137,24 @@ def _run(args: argparse.Namespace, db: Path) -> int:
         else:
             print(policies_text(catalog))
     elif args.command == "explain":
-        from registry.explain import explain_entitlement
+        from registry.explain.entitlement import explain_entitlement
 
         print(explain_entitlement(db, args.entitlement_id, args.lang))
     elif args.command == "firm":
         if args.as_known_on is not None:
-            from registry.known import firm_as_known_on
+            from registry.explain.known import firm_as_known_on
 
             print(firm_as_known_on(db, args.uscc, args.as_known_on))
         else:
-            from registry.explain import firm_timeline
+            from registry.explain.firm import firm_timeline
 
             print(firm_timeline(db, args.uscc, args.lang))
     elif args.command in ("hold", "release"):
-        from registry.holds import record
+        from registry.ledger.holds import record
 
         print(record(db, args.entitlement_id, args.command, args.reason, args.by).summary())
     elif args.command == "verify":
-        from registry.invariants import verify_database
+        from registry.ledger.invariants import verify_database
 
         print(verify_database(db))
     return 0

@@ -2,7 +2,7 @@
 
 Run from the repository root:  .venv/bin/python sample_data/generate.py
 
-All firms, names, codes and 文号 are invented. Every USCC is made by registry.uscc.make_uscc, so
+All firms, names, codes and 文号 are invented. Every USCC is made by registry.core.uscc.make_uscc, so
 check characters are valid and positions 3-8 equal the firm's division code. README.md in this
 folder says which policy clause each firm is meant to exercise.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from registry.uscc import make_uscc  # noqa: E402
+from registry.core.uscc import make_uscc  # noqa: E402
 
 FIRM_FIELDS = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
 EVENT_FIELDS = [

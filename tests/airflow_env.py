@@ -167,9 +167,9 @@ HEAVY_MODULES = (
     "great_expectations",
     "openpyxl",
     "pandas",
-    "registry.catalog",
-    "registry.ingest",
-    "registry.nightly",
+    "registry.catalog.read",
+    "registry.ingest.land",
+    "registry.pipeline.nightly",
 )
 
 

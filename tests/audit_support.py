@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from registry import settings
+from registry.core import settings
 
 FIRST, SECOND = dt.date(2026, 9, 30), dt.date(2026, 11, 1)
 H1, H2, H9 = "91350111MAYN538H50", "91350102MATK274B31", "91350112MAGK4EQD6H"
@@ -90,13 +90,16 @@ def history(root_factory) -> dict[str, Path]:
     """Build the states once per session (root_factory: pytest's tmp_path_factory)."""
     if _built:
         return dict(_built)
-    from registry import catalog, holds, nightly
-    from registry.ingest import ingest_file
+    from registry.ingest.land import ingest_file
+    from registry.ledger import holds
+    from registry.pipeline import nightly
+    from registry.pipeline.setup import init_database
 
     root = root_factory.mktemp("history")
     work = root / "work"
     db = db_of(work)
     with clean_environment():
+        init_database(db)
         for source, name in (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv")):
             ingest_file(source, settings.SAMPLE_DIR / name, db)
         nightly.run_nightly(FIRST, db)
@@ -104,7 +107,7 @@ def history(root_factory) -> dict[str, Path]:
         holds.record(db, entitlement_of(db, H9), "hold", HOLD_REASON, AUDITOR)
         ingest_file("events", write_corrections(root), db)
         _freeze(work, root, "before_second")
-        catalog.load_catalog(db)
+        nightly.load_rules(db)
         nightly.build_models(SECOND, db)
         _freeze(work, root, "built_second")
         nightly.publish_list(SECOND, db)

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import csv
-import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from registry import settings
+from registry.core import settings
 
 settings.quiet_third_party()
 
@@ -19,7 +18,14 @@ EVENT_HEADER = [
     "program", "amount", "fiscal_year", "revenue", "profit", "wages",
 ]
 FIRM_HEADER = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
-DEMO_DATE = dt.date(2026, 11, 1)
+DEMO_DATE = settings.DEMO_DATE
+
+
+def new_db(path: Path) -> Path:
+    """An empty registry database at `path`, as `registry init` makes it (the one way one is created)."""
+    from registry.pipeline.setup import init_database
+
+    return init_database(path)
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +36,7 @@ def _no_output_override(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo pipeline (samples landed, list for 2026-11-01 published). Read it, never write it."""
-    from registry.demo import run_demo
+    from registry.pipeline.demo import run_demo
 
     db = tmp_path_factory.mktemp("demo") / "registry.duckdb"
     run_demo(db, DEMO_DATE)

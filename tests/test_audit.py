@@ -10,7 +10,8 @@ import duckdb
 import pytest
 from audit_support import FIRST, H1, H9, L1, L2, SECOND, clone, db_of, ledger_content
 
-from registry import holds, settings, snapshot
+from registry.core import settings
+from registry.ledger import holds, snapshot
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 

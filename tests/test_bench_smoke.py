@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from registry import settings
-from registry.contracts import EVENTS, FIRMS
-from registry.synthetic import CATALOG_DIVISIONS, DIVISIONS, INDUSTRIES, generate
-from registry.uscc import is_valid_uscc, make_uscc
-from registry.vocabulary import ACTIONS, EVENT_TYPE_NAMES, LEVELS
+from bench.synthetic import CATALOG_DIVISIONS, DIVISIONS, INDUSTRIES, generate
+from registry.core import settings
+from registry.core.contracts import EVENTS, FIRMS
+from registry.core.uscc import is_valid_uscc, make_uscc
+from registry.core.vocabulary import ACTIONS, EVENT_TYPE_NAMES, LEVELS
 
 FILES = ("firms.csv", "events.csv", "events_night.csv", "hitech_list.csv")
 

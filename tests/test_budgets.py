@@ -10,13 +10,14 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
-from conftest import EVENT_HEADER, FIRM_HEADER
+from conftest import EVENT_HEADER, FIRM_HEADER, new_db
 
-from registry import settings
-from registry.catalog import CatalogError, load_catalog, read_catalog
-from registry.ingest import ingest_file
-from registry.nightly import build_models
-from registry.uscc import make_uscc
+from registry.catalog.read import CatalogError, read_catalog
+from registry.catalog.store import load_catalog
+from registry.core import settings
+from registry.core.uscc import make_uscc
+from registry.ingest.land import ingest_file
+from registry.pipeline.nightly import build_models
 
 GROUP = "fz-2026-5.a4.software"
 
@@ -51,7 +52,7 @@ def test_short_budget_pays_pro_rata_and_shows_both_amounts(policy_dir: Path, tmp
         {"uscc": u, "event_type": "product_security_evaluation", "action": "granted", "level": "national",
          "program": p, "effective_date": "2026-06-01"}
         for u, p in ((a, "甲数据库"), (a, "甲中间件"), (b, "乙操作系统"))])
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     ingest_file("firms", firms, db)
     ingest_file("events", events, db)
     load_catalog(db, policy_dir)

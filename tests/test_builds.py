@@ -1,5 +1,5 @@
 """When a night builds incrementally, when it refreshes everything, when it does nothing
-(registry.builds.plan); tests/test_incremental.py checks that both give the same rows."""
+(registry.models.builds.plan); tests/test_incremental.py checks that both give the same rows."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import new_db
 
-from registry import builds, ledger_schema
-from registry import db as registry_db
+from registry.models import builds
+from registry.store import db as registry_db
 
 NIGHT = dt.date(2026, 11, 1)
 
@@ -35,8 +36,7 @@ def _build(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> builds.Plan:
 
 @pytest.fixture
 def con(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    with registry_db.connect(tmp_path / "registry.duckdb") as connection:
-        ledger_schema.ensure(connection)
+    with registry_db.connect(new_db(tmp_path / "registry.duckdb")) as connection:
         connection.execute("create schema if not exists marts; create table marts.build_info (as_of_date date)")
         _land(connection, "events:a", 3)
         yield connection

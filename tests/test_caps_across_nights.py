@@ -11,11 +11,11 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import EVENT_HEADER, FIRM_HEADER
+from conftest import EVENT_HEADER, FIRM_HEADER, new_db
 
-from registry.ingest import ingest_file
-from registry.nightly import run_nightly
-from registry.uscc import make_uscc
+from registry.core.uscc import make_uscc
+from registry.ingest.land import ingest_file
+from registry.pipeline.nightly import run_nightly
 
 CLAUSE = "xm-kf-2025.2.incubated-hitech"
 
@@ -39,7 +39,7 @@ def test_yearly_cap_is_consumed_across_nights(tmp_path: Path, write_csv) -> None
                        "effective_date": "2025-11-20",
                        "published_date": "2025-12-01" if n < 8 else "2026-05-10"})
     path = write_csv("events.csv", [*EVENT_HEADER, "related_uscc"], events)
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     ingest_file("firms", firms, db)
     ingest_file("events", path, db)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from registry import settings
-from registry.catalog import CatalogError, overlapping_pairs, read_catalog
+from registry.catalog.read import CatalogError, overlapping_pairs, read_catalog
+from registry.core import settings
 
 DOC = "fuzhou_new_industrialization_2026.yml"
 
@@ -81,7 +81,7 @@ def test_overlap_without_shared_stacking_group_is_refused(policy_dir: Path) -> N
 
 
 def test_committed_catalog_page_is_generated_from_the_catalog() -> None:
-    from registry.policy_report import catalog_page
+    from registry.catalog.report import catalog_page
 
     page = settings.REPO_ROOT / "docs" / "policy-catalog.md"
     assert page.read_text(encoding="utf-8") == catalog_page(read_catalog()), (
@@ -89,7 +89,7 @@ def test_committed_catalog_page_is_generated_from_the_catalog() -> None:
 
 
 def test_catalog_page_lists_unautomated_sentences_and_overlaps() -> None:
-    from registry.policy_report import catalog_page
+    from registry.catalog.report import catalog_page
 
     page = catalog_page(read_catalog())
     assert "非事件触发的奖励条款" in page

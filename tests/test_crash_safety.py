@@ -25,8 +25,8 @@ import duckdb
 import pytest
 from audit_support import SECOND, clean_environment, clone, db_of, export_files, outcome
 
-from registry import crashpoints
-from registry.nightly import publish_list, run_nightly
+from registry.core import crashpoints
+from registry.pipeline.nightly import publish_list, run_nightly
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import new_db
 
 try:  # tests/ is not a package today; keep working if it becomes one
     from tests.airflow_env import (
@@ -32,7 +33,7 @@ except ImportError:
         run_in_airflow,
     )
 
-from registry.sources.spec import DEFAULT_SOURCES_DIR, SOURCES_DIR_ENV, spec_names
+from registry.ingest.spec import DEFAULT_SOURCES_DIR, SOURCES_DIR_ENV, spec_names
 
 SOURCES = spec_names()  # one ingest DAG per spec file in sources/
 DAG_IDS = {"registry_nightly", *(f"registry_ingest_{name}" for name in SOURCES)}
@@ -164,7 +165,7 @@ def _assert_all_succeeded(run: dict[str, Any], name: str, log: Path) -> None:
 
 
 def test_ingest_then_nightly_publishes_a_list(airflow_home: Path, tmp_path: Path) -> None:
-    db = tmp_path / "registry.duckdb"
+    db = new_db(tmp_path / "registry.duckdb")
     lists = tmp_path / "lists"
     env = airflow_environ(
         airflow_home,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from registry.dbt_runner import run_dbt, unit_tests
+from registry.models.dbt import run_dbt, unit_tests
 
 
 def test_dbt_unit_tests_pass(demo_db: Path, tmp_path: Path) -> None:

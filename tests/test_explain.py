@@ -12,7 +12,9 @@ import pytest
 from audit_support import H1, H9, L1, L2, db_of, entitlement_of
 
 from registry.cli import main
-from registry.explain import NotFound, explain_entitlement, firm_timeline
+from registry.core.errors import NotFound
+from registry.explain.entitlement import explain_entitlement
+from registry.explain.firm import firm_timeline
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 

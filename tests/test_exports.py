@@ -13,7 +13,7 @@ import pytest
 from audit_support import AUDITOR, FIRST, H9, SECOND, db_of
 from openpyxl import load_workbook
 
-from registry import exports
+from registry.publish import exports
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 

@@ -3,7 +3,7 @@
 The hand-computed policy cases (every clause of the catalog) arrive over three nights: their
 events in two loads (each firm's events split between them, so old firms get new facts) and
 dates that move on, so facts also come into force by the calendar alone. After each night,
-built incrementally by `registry.nightly.build_models`, a copy of the database is rebuilt with
+built incrementally by `registry.pipeline.nightly.build_models`, a copy of the database is rebuilt with
 `--full-refresh`, and every table of intermediate and marts must hold the same rows.
 """
 
@@ -15,13 +15,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import FIRM_HEADER
+from conftest import FIRM_HEADER, new_db
 from test_policy_cases import CASES, EVENT_FIELDS, _write
 
-from registry import builds, dbt_runner
-from registry.catalog import load_catalog
-from registry.ingest import ingest_file
-from registry.nightly import build_models
+from registry.catalog.store import load_catalog
+from registry.ingest.land import ingest_file
+from registry.models import builds
+from registry.models import dbt as dbt_runner
+from registry.pipeline.nightly import build_models
 
 NIGHTS = (dt.date(2025, 6, 30), dt.date(2026, 12, 31), dt.date(2030, 12, 31))
 # Tables that describe the build itself, not the facts.
@@ -60,7 +61,7 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> list[dict]:
     """Three nights over the policy cases; per night the build mode, the firms recomputed, and
     the tables after the incremental build and after a full refresh of a copy."""
     folder = tmp_path_factory.mktemp("incremental")
-    db = folder / "registry.duckdb"
+    db = new_db(folder / "registry.duckdb")
     events = [e for case in CASES for e in case.events]
     firms = _write(folder / "firms.csv", FIRM_HEADER, [row for case in CASES for row in case.firm_rows])
     first = _write(folder / "events_1.csv", ["uscc", *EVENT_FIELDS], events[0::2])

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import EVENT_HEADER
+from conftest import EVENT_HEADER, new_db
 
-from registry import settings
-from registry.ingest import IngestError, ingest_file
-from registry.uscc import make_uscc
+from registry.core import settings
+from registry.core.uscc import make_uscc
+from registry.ingest.land import IngestError, ingest_file
 
 GOOD = make_uscc("350102", 4242)
 
@@ -28,7 +28,7 @@ def rows(db: Path, sql: str) -> list[tuple]:
 
 
 def test_sample_bad_file_quarantines_bad_rows_and_lands_the_rest(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
     assert (report.read, report.landed, report.quarantined, report.duplicate) == (9, 4, 5, 0)
     quarantined = rows(db, "select row_number, field, reason from raw.quarantine order by row_number")
@@ -42,7 +42,7 @@ def test_sample_bad_file_quarantines_bad_rows_and_lands_the_rest(tmp_path: Path)
 
 
 def test_every_landed_row_keeps_its_lineage(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
     lineage = rows(db, "select distinct source, file_sha256 from raw.events")
     assert lineage == [("events", report.file_sha256)]
@@ -52,7 +52,7 @@ def test_every_landed_row_keeps_its_lineage(tmp_path: Path) -> None:
 
 
 def test_same_file_twice_adds_nothing(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     first = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
     second = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
     assert first.landed == 76 and second.landed == 0
@@ -62,7 +62,7 @@ def test_same_file_twice_adds_nothing(tmp_path: Path) -> None:
 
 
 def test_same_fact_in_another_file_or_twice_in_one_is_a_duplicate(tmp_path: Path, write_csv) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     a = write_csv("a.csv", EVENT_HEADER, [event(), event(), event(effective_date="2026-04-01")])
     b = write_csv("b.csv", EVENT_HEADER, [event(firm_name="改名后的名称"), event(action="renewed")])
     report_a = ingest_file("events", a, db)
@@ -72,7 +72,7 @@ def test_same_fact_in_another_file_or_twice_in_one_is_a_duplicate(tmp_path: Path
 
 
 def test_gx_result_is_stored_and_failures_reported(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
     assert report.gx_success is False
     assert "event_type" in report.gx_summary
@@ -83,25 +83,25 @@ def test_gx_result_is_stored_and_failures_reported(tmp_path: Path) -> None:
 def test_missing_required_column_names_it(tmp_path: Path, write_csv) -> None:
     path = write_csv("no_action.csv", [h for h in EVENT_HEADER if h != "action"], [])
     with pytest.raises(IngestError, match=r"no_action\.csv: header lacks required column\(s\) action"):
-        ingest_file("events", path, tmp_path / "r.duckdb")
+        ingest_file("events", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_wrong_encoding_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "gbk.csv"
     path.write_bytes((",".join(EVENT_HEADER) + "\n").encode() + "福州,x\n".encode("gb18030"))
     with pytest.raises(IngestError, match=r"gbk\.csv: line 2 is not UTF-8"):
-        ingest_file("events", path, tmp_path / "r.duckdb")
+        ingest_file("events", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_empty_file_is_refused_with_reason(tmp_path: Path) -> None:
     path = tmp_path / "empty.csv"
     path.write_text("")
     with pytest.raises(IngestError, match="the file is empty"):
-        ingest_file("events", path, tmp_path / "r.duckdb")
+        ingest_file("events", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_grant_without_amount_is_quarantined(tmp_path: Path, write_csv) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     path = write_csv("g.csv", EVENT_HEADER, [event(event_type="provincial_grant", level="provincial",
                                                    program="little_giant")])
     report = ingest_file("events", path, db)
@@ -110,7 +110,7 @@ def test_grant_without_amount_is_quarantined(tmp_path: Path, write_csv) -> None:
 
 
 def test_amounts_are_exact_decimals(tmp_path: Path, write_csv) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     path = write_csv("g.csv", EVENT_HEADER, [
         event(event_type="provincial_grant", level="provincial", program="little_giant", amount="1234567.89"),
         event(event_type="provincial_grant", level="provincial", program="x", amount="0.125"),
@@ -121,7 +121,7 @@ def test_amounts_are_exact_decimals(tmp_path: Path, write_csv) -> None:
 
 
 def test_firms_land_and_bad_industry_code_is_quarantined(tmp_path: Path, write_csv) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     path = write_csv("f.csv", ["uscc", "firm_name", "division_code", "industry_code", "registered_date"], [
         {"uscc": GOOD, "firm_name": "甲", "division_code": "350102", "industry_code": "C3461"},
         {"uscc": make_uscc("350104", 7), "firm_name": "乙", "division_code": "350104", "industry_code": "制造业"},
@@ -133,4 +133,4 @@ def test_firms_land_and_bad_industry_code_is_quarantined(tmp_path: Path, write_c
 
 def test_unknown_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="unknown source 'grants'"):
-        ingest_file("grants", settings.SAMPLE_DIR / "events.csv", tmp_path / "r.duckdb")
+        ingest_file("grants", settings.SAMPLE_DIR / "events.csv", new_db(tmp_path / "r.duckdb"))

@@ -26,10 +26,11 @@ from audit_support import (
     lines_of,
 )
 
-from registry import holds, reports
 from registry.cli import main
-from registry.ledger import LedgerError
-from registry.nightly import publish_list
+from registry.ledger import holds
+from registry.ledger.append import LedgerError
+from registry.pipeline.nightly import publish_list
+from registry.publish import reports
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 

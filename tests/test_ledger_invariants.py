@@ -12,9 +12,11 @@ import duckdb
 import pytest
 from audit_support import H9, L1, SECOND, clean_environment, clone, db_of
 
-from registry import invariants, ledger, ledger_schema
 from registry.cli import main
-from registry.nightly import publish_list
+from registry.ledger import append as ledger
+from registry.ledger import invariants
+from registry.ledger import schema as ledger_schema
+from registry.pipeline.nightly import publish_list
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
@@ -140,3 +142,10 @@ def test_the_ledger_keys_are_deterministic(db: Path) -> None:
 def test_a_held_entitlement_survives_in_the_ledger(db: Path) -> None:
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select count(*) from ledger.lines where uscc = ?", [H9]).fetchone() == (1,)
+
+
+def test_a_line_is_hashed_over_every_field_in_order() -> None:
+    from registry.ledger import schema as ledger_schema
+    from registry.ledger.append import LINE_FIELDS
+
+    assert tuple(column for column, _ in ledger_schema.LINE_HASHED) == LINE_FIELDS

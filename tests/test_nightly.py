@@ -18,13 +18,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import DEMO_DATE
+from conftest import DEMO_DATE, new_db
 
-from registry import settings
 from registry.cli import main
-from registry.ingest import ingest_file
-from registry.ledger import LedgerError
-from registry.nightly import publish_list, run_nightly
+from registry.core import settings
+from registry.ingest.land import ingest_file
+from registry.ledger.append import LedgerError
+from registry.pipeline.nightly import publish_list, run_nightly
 
 HAND_COMPUTED = {
     # uscc: (clause_id, yuan)
@@ -148,7 +148,7 @@ def test_an_earlier_night_than_the_last_published_is_refused(demo_copy: Path) ->
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
     """Four nights over the samples, each knowing only what was published by then."""
-    db = tmp_path_factory.mktemp("nights") / "registry.duckdb"
+    db = new_db(tmp_path_factory.mktemp("nights") / "registry.duckdb")
     load_samples(db)
     by_night: dict[str, dict[str, list[tuple[str, str, str]]]] = {}
     for night in ("2026-05-26", "2026-06-15", "2026-09-11", "2026-09-30", "2026-11-01"):

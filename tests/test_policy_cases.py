@@ -18,12 +18,13 @@ from typing import Any
 import duckdb
 import pytest
 import yaml
-from conftest import EVENT_HEADER, FIRM_HEADER
+from conftest import EVENT_HEADER, FIRM_HEADER, new_db
 
-from registry.catalog import load_catalog, read_catalog
-from registry.ingest import ingest_file
-from registry.nightly import build_models
-from registry.uscc import make_uscc
+from registry.catalog.read import read_catalog
+from registry.catalog.store import load_catalog
+from registry.core.uscc import make_uscc
+from registry.ingest.land import ingest_file
+from registry.pipeline.nightly import build_models
 
 CASES_DIR = Path(__file__).parent / "policy_cases"
 LIST_DATE = dt.date(2030, 12, 31)
@@ -97,7 +98,7 @@ def payable(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[st
     """uscc -> [(clause_id, amount, status)] for every entitlement that is payable (amount: payable_amount)
     or needs an application (amount: entitled_amount) in every case."""
     folder = tmp_path_factory.mktemp("policy_cases")
-    db = folder / "registry.duckdb"
+    db = new_db(folder / "registry.duckdb")
     firms = _write(folder / "firms.csv", FIRM_HEADER, [row for case in CASES for row in case.firm_rows])
     events = _write(folder / "events.csv", ["uscc", *EVENT_FIELDS], [e for case in CASES for e in case.events])
     for source, path in (("firms", firms), ("events", events)):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from registry import settings
+from registry.core import settings
 
 MODELS_DIR = settings.DBT_PROJECT_DIR / "models"
 ADAPTER_MARK = re.compile(r"--\s*adapter:\s*duckdb\b", re.IGNORECASE)

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import new_db
 
-from registry import settings
-from registry.ingest import land_source
-from registry.sources.errors import SpecError
-from registry.sources.spec import find_spec, load_spec, spec_names
+from registry.core import settings
+from registry.ingest.errors import SpecError
+from registry.ingest.land import land_source
+from registry.ingest.spec import find_spec, load_spec, spec_names
 
 SOURCE_SAMPLES = settings.SAMPLE_DIR / "sources"
 
@@ -48,7 +49,7 @@ def test_every_spec_lands_its_sample_and_accounts_for_every_row(source: str, tmp
     spec = find_spec(source)
     table = f"raw.{spec.contract}"
     for sample in samples:
-        db = tmp_path / f"{sample.stem}.duckdb"
+        db = new_db(tmp_path / f"{sample.stem}.duckdb")
         report = land_source(source, sample, db)
         # never a silently dropped row: every row read is landed, quarantined or a duplicate
         assert report["read"] == report["landed"] + report["quarantined"] + report["duplicate"], report
@@ -72,12 +73,12 @@ def test_every_spec_lands_its_sample_and_accounts_for_every_row(source: str, tmp
 @pytest.mark.parametrize("source", sorted(EXPECTED))
 def test_bundled_sample_counts(source: str, tmp_path: Path) -> None:
     (sample,) = samples_of(source)
-    report = land_source(source, sample, tmp_path / "r.duckdb")
+    report = land_source(source, sample, new_db(tmp_path / "r.duckdb"))
     assert (report["read"], report["landed"], report["quarantined"], report["duplicate"]) == EXPECTED[source]
 
 
 def test_lineage_points_at_the_excel_row(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     land_source("little_giant", SOURCE_SAMPLES / "little_giant.xlsx", db)
     # title on row 1, a note on row 2, the header on row 3: the first firm is Excel row 4
     assert rows(db, "select row_number, firm_name from raw.events order by row_number")[0] == (
@@ -88,7 +89,7 @@ def test_lineage_points_at_the_excel_row(tmp_path: Path) -> None:
 
 
 def test_hitech_csv_in_gb18030_maps_actions_dates_and_certificates(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     land_source("hitech", SOURCE_SAMPLES / "hitech.csv", db)
     landed = rows(db, "select row_number, action, effective_date::varchar, document_ref from raw.events "
                       "order by row_number")
@@ -102,7 +103,7 @@ def test_hitech_csv_in_gb18030_maps_actions_dates_and_certificates(tmp_path: Pat
 
 
 def test_grant_amounts_in_wan_yuan_become_exact_yuan(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     land_source("grant_payments", SOURCE_SAMPLES / "grant_payments.xlsx", db)
     amounts = {r: str(a) for r, a in rows(db, "select row_number, amount from raw.events")}
     assert amounts == {
@@ -122,7 +123,7 @@ def test_grant_amounts_in_wan_yuan_become_exact_yuan(tmp_path: Path) -> None:
 
 
 def test_revocation_notice_revokes_and_retracts(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     land_source("revocations", SOURCE_SAMPLES / "revocations.csv", db)
     landed = rows(db, "select event_type, action, level, effective_date::varchar, published_date::varchar, "
                       "document_ref from raw.events order by row_number")
@@ -136,7 +137,7 @@ def test_revocation_notice_revokes_and_retracts(tmp_path: Path) -> None:
 
 
 def test_firm_master_json_joins_industry_code_and_quarantines_a_conflict(tmp_path: Path) -> None:
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     land_source("firm_master", SOURCE_SAMPLES / "firm_master.json", db)
     assert rows(db, "select industry_code from raw.firms where row_number = 6") == [("I6513",)]  # ６５１３
     assert rows(db, "select count(*) from raw.firms where row_number = 8") == [(1,)]  # key renamed uniscId

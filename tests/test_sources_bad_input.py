@@ -11,13 +11,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import new_db
 from openpyxl import Workbook
 
-from registry import settings
-from registry.contracts import parse_yuan
-from registry.ingest import IngestError, land_source
-from registry.sources.errors import RowProblem
-from registry.sources.values import to_amount, to_date, to_month
+from registry.core import settings
+from registry.core.contracts import parse_yuan
+from registry.ingest.errors import RowProblem
+from registry.ingest.land import IngestError, land_source
+from registry.ingest.values import to_amount, to_date, to_month
 
 SAMPLES = settings.SAMPLE_DIR / "sources"
 HITECH_HEADER = "序号,企业名称,统一社会信用代码,证书编号,发证日期,认定类型"
@@ -46,14 +47,14 @@ def test_utf8_file_for_a_gb18030_source_is_refused_with_the_fix(tmp_path: Path) 
     path = write(tmp_path, "hitech_utf8.csv", f"{HITECH_HEADER}\n{GOOD_ROW}\n", "utf-8")
     with pytest.raises(IngestError, match=r"hitech_utf8\.csv: the file is UTF-8, but .*hitech\.yml declares "
                                           r"encoding gb18030"):
-        land_source("hitech", path, tmp_path / "r.duckdb")
+        land_source("hitech", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_gb18030_file_for_a_utf8_source_names_the_line(tmp_path: Path) -> None:
     text = (SAMPLES / "scale_up.csv").read_bytes().decode("utf-8-sig")
     path = write(tmp_path, "scale_up_gb.csv", text, "gb18030")
     with pytest.raises(IngestError, match=r"scale_up_gb\.csv: line 1 is not UTF-8 .*reads as GB18030"):
-        land_source("scale_up", path, tmp_path / "r.duckdb")
+        land_source("scale_up", path, new_db(tmp_path / "r.duckdb"))
 
 
 # ---------------------------------------------------------------- header
@@ -63,14 +64,14 @@ def test_missing_required_column_names_column_and_field(tmp_path: Path) -> None:
     path = write(tmp_path, "hitech_no_date.csv", "序号,企业名称,统一社会信用代码,证书编号,认定类型\n1,甲,x,GR1,认定\n")
     with pytest.raises(IngestError, match=r"hitech_no_date\.csv: header lacks required column\(s\) "
                                           r"发证日期 \(effective_date\)"):
-        land_source("hitech", path, tmp_path / "r.duckdb")
+        land_source("hitech", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_renamed_header_without_alias_points_at_the_closest_column(tmp_path: Path) -> None:
     path = write(tmp_path, "hitech_renamed.csv", HITECH_HEADER.replace("统一社会信用代码", "统一信用代码") + "\n")
     with pytest.raises(IngestError, match=r"统一社会信用代码 \(uscc\) \[closest in the file: '统一信用代码': "
                                           r"a renamed header\? add it to `aliases`\]"):
-        land_source("hitech", path, tmp_path / "r.duckdb")
+        land_source("hitech", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_merged_title_where_the_header_should_be_says_which_row_to_use(tmp_path: Path) -> None:
@@ -88,7 +89,7 @@ def test_merged_title_where_the_header_should_be_says_which_row_to_use(tmp_path:
     book.save(path)
     with pytest.raises(IngestError, match=r"grant_payments_moved\.xlsx sheet '拨付明细': header \(row 2\) lacks "
                                           r".*row 3 holds them: set `header_row: 3`.*merged title cell \(A2:H2\)"):
-        land_source("grant_payments", path, tmp_path / "r.duckdb")
+        land_source("grant_payments", path, new_db(tmp_path / "r.duckdb"))
 
 
 # ---------------------------------------------------------------- empty and truncated files
@@ -100,7 +101,7 @@ def test_empty_file_is_refused(tmp_path: Path, source: str, name: str) -> None:
     path = tmp_path / name
     path.write_bytes(b"")
     with pytest.raises(IngestError, match=re.escape(f"{path}: the file is empty")):
-        land_source(source, path, tmp_path / "r.duckdb")
+        land_source(source, path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_csv_cut_mid_row_quarantines_the_short_row(tmp_path: Path) -> None:
@@ -108,7 +109,7 @@ def test_csv_cut_mid_row_quarantines_the_short_row(tmp_path: Path) -> None:
     cut = raw[: raw.index(b"GR202635000102") + 4]  # the file ends inside row 3
     path = tmp_path / "hitech_cut.csv"
     path.write_bytes(cut)
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
     assert accounted(report) and (report["landed"], report["quarantined"]) == (1, 1)
     assert quarantine(db) == [(3, "_row", "row ends after 4 of 6 columns (truncated row?)")]
@@ -120,7 +121,7 @@ def test_gb18030_cut_mid_character_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(raw[: raw.index("福州仓山".encode("gb18030")) + 1])
     with pytest.raises(IngestError, match=r"hitech_cut\.csv: line 3: the file ends in the middle of a GB18030 "
                                           "character: it looks truncated"):
-        land_source("hitech", path, tmp_path / "r.duckdb")
+        land_source("hitech", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_truncated_xlsx_is_a_clear_error(tmp_path: Path) -> None:
@@ -128,7 +129,7 @@ def test_truncated_xlsx_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "little_giant_cut.xlsx"
     path.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(IngestError, match=r"little_giant_cut\.xlsx: not a readable XLSX workbook .*truncated"):
-        land_source("little_giant", path, tmp_path / "r.duckdb")
+        land_source("little_giant", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_truncated_json_names_line_and_column(tmp_path: Path) -> None:
@@ -136,13 +137,13 @@ def test_truncated_json_names_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "firm_master_cut.json"
     path.write_text(text[: len(text) // 2], encoding="utf-8")
     with pytest.raises(IngestError, match=r"firm_master_cut\.json: line \d+, column \d+: not valid JSON"):
-        land_source("firm_master", path, tmp_path / "r.duckdb")
+        land_source("firm_master", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_row_with_an_extra_cell_is_quarantined_not_shifted(tmp_path: Path) -> None:
     bad = "2,福州仓山博睿检测技术有限公司,分公司,91350104MAUM67767G,GR202635000102,2026/3/18,认定"
     path = write(tmp_path, "hitech_shifted.csv", f"{HITECH_HEADER}\n{GOOD_ROW}\n{bad}\n")
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
     assert accounted(report) and report["landed"] == 1
     ((row, field, reason),) = quarantine(db)
@@ -151,7 +152,7 @@ def test_row_with_an_extra_cell_is_quarantined_not_shifted(tmp_path: Path) -> No
 
 def test_a_blank_line_is_not_a_row_and_numbers_stay_those_of_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "hitech_blank.csv", f"{HITECH_HEADER}\n\n,,,,,\n{GOOD_ROW}\n")
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
     assert (report["read"], report["landed"]) == (1, 1)
     with duckdb.connect(str(db), read_only=True) as con:
@@ -230,7 +231,7 @@ def test_a_bad_value_in_every_kind_of_column_is_quarantined_with_row_and_column(
         "5,戊,,GR202635000105,2026/3/18,认定",  # missing USCC
     ]
     path = write(tmp_path, "hitech_bad.csv", HITECH_HEADER + "\n" + "\n".join(rows) + "\n")
-    db = tmp_path / "r.duckdb"
+    db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
     assert accounted(report) and (report["landed"], report["quarantined"]) == (1, 4)
     got = quarantine(db)

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from conftest import new_db
 
-from registry import settings
 from registry.cli import main
-from registry.explain import firm_timeline
-from registry.ingest import land_source
-from registry.known import firm_as_known_on, landed_by
-from registry.nightly import run_nightly
+from registry.core import settings
+from registry.explain.firm import firm_timeline
+from registry.explain.known import firm_as_known_on, landed_by
+from registry.ingest.land import land_source
+from registry.pipeline.nightly import run_nightly
 
 SAMPLES = settings.SAMPLE_DIR / "sources"
 S07 = "91350104MAUM67767G"  # 福州仓山博睿检测技术有限公司: 高企 2026-03-18, revoked 2026-09-01 (published 09-05)
@@ -32,7 +33,7 @@ def _lines(db: Path, uscc: str) -> list[tuple[str, str, Decimal]]:
 def nights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Firm master and 高企 list landed, list of 2026-06-01; then the revocation notice lands late and
     the list of 2026-10-15 follows. Everything through the declarative sources."""
-    db = tmp_path_factory.mktemp("nights") / "registry.duckdb"
+    db = new_db(tmp_path_factory.mktemp("nights") / "registry.duckdb")
     land_source("firm_master", SAMPLES / "firm_master.json", db)
     land_source("hitech", SAMPLES / "hitech.csv", db)
     run_nightly(dt.date(2026, 6, 1), db)
@@ -69,7 +70,7 @@ def landed_at(db: Path, *deliveries: tuple[str, str, dt.datetime]) -> Path:
 @pytest.fixture
 def history(tmp_path: Path) -> Path:
     """The 高企 list landed on 2026-03-25 and the revocation notice on 2026-09-06 (Shanghai)."""
-    return landed_at(tmp_path / "registry.duckdb", ("hitech", "hitech.csv", dt.datetime(2026, 3, 25, 2)),
+    return landed_at(new_db(tmp_path / "registry.duckdb"), ("hitech", "hitech.csv", dt.datetime(2026, 3, 25, 2)),
                      ("revocations", "revocations.csv", dt.datetime(2026, 9, 6, 1)))
 
 
@@ -95,7 +96,7 @@ def test_as_known_on_counts_landing_time_too(history: Path, capsys) -> None:
 
 
 def test_a_retraction_withdraws_the_record_it_names(tmp_path: Path) -> None:
-    db = landed_at(tmp_path / "registry.duckdb",
+    db = landed_at(new_db(tmp_path / "registry.duckdb"),
                    ("srdi_provincial", "srdi_provincial.xlsx", dt.datetime(2026, 5, 26, 1)),
                    ("revocations", "revocations.csv", dt.datetime(2026, 6, 11, 1)))
     s04 = "91350121MAJ2MC0R7F"  # srdi 2026-05-20 (published 05-25), retracted by a notice of 06-10

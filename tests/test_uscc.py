@@ -1,4 +1,4 @@
-"""统一社会信用代码 validation, normalisation and generation (registry.uscc)."""
+"""统一社会信用代码 validation, normalisation and generation (registry.core.uscc)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.uscc import (
+from registry.core.uscc import (
     CHARSET,
     WEIGHTS_18,
     UsccError,

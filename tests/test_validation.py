@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from registry import validation, vocabulary
-from registry.settings import EXPECTATIONS_DIR, REPO_ROOT
-from registry.validation import ExpectationOutcome, ValidationReport, validate_frame
+from registry.core import vocabulary
+from registry.core.settings import EXPECTATIONS_DIR, REPO_ROOT
+from registry.ingest import validation
+from registry.ingest.validation import ExpectationOutcome, SuiteError, ValidationReport, validate_frame
 
 EVENT_COLUMNS = [
     "uscc",
@@ -371,16 +372,16 @@ def test_unknown_expectation_type_names_file_and_entry(tmp_path: Path, monkeypat
             {"type": "expect_column_values_to_be_purple", "kwargs": {"column": "uscc"}},
         ],
     )
-    with pytest.raises(ValueError, match=r"broken\.json: expectations\[1\].*expect_column_values_to_be_purple"):
+    with pytest.raises(SuiteError, match=r"broken\.json: expectations\[1\].*expect_column_values_to_be_purple"):
         validate_frame("broken", frame(good_firms(), FIRM_COLUMNS))
-    with pytest.raises(ValueError, match=r"broken\.json"):
+    with pytest.raises(SuiteError, match=r"broken\.json"):
         validation.build_gx_suite("broken")
 
 
 def test_bad_kwargs_and_unknown_vocabulary_name_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(validation, "EXPECTATIONS_DIR", tmp_path)
     _write_suite(tmp_path, "nocolumn", [{"type": "expect_column_values_to_not_be_null", "kwargs": {}}])
-    with pytest.raises(ValueError, match=r"nocolumn\.json: expectations\[0\]"):
+    with pytest.raises(SuiteError, match=r"nocolumn\.json: expectations\[0\]"):
         validation.build_gx_suite("nocolumn")
     _write_suite(
         tmp_path,
@@ -392,15 +393,15 @@ def test_bad_kwargs_and_unknown_vocabulary_name_the_entry(tmp_path: Path, monkey
             }
         ],
     )
-    with pytest.raises(ValueError, match=r"novocab\.json: expectations\[0\].*@vocabulary\.colours"):
+    with pytest.raises(SuiteError, match=r"novocab\.json: expectations\[0\].*@vocabulary\.colours"):
         validation.build_gx_suite("novocab")
     _write_suite(tmp_path, "typo", [{"typ": "expect_column_values_to_not_be_null"}])
-    with pytest.raises(ValueError, match=r"typo\.json: expectations\[0\]: unknown keys \['typ'\]"):
+    with pytest.raises(SuiteError, match=r"typo\.json: expectations\[0\]: unknown keys \['typ'\]"):
         validation.load_suite("typo")
 
 
 def test_missing_suite_file_is_a_value_error() -> None:
-    with pytest.raises(ValueError, match=r"no_such_suite\.json does not exist"):
+    with pytest.raises(SuiteError, match=r"no_such_suite\.json does not exist"):
         validate_frame("no_such_suite", frame(good_firms(), FIRM_COLUMNS))
 
 
@@ -412,7 +413,7 @@ def test_module_import_does_not_import_gx_and_validation_is_quiet() -> None:
     script = """
 import logging, sys
 logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
-import registry.validation as v
+import registry.ingest.validation as v
 assert "great_expectations" not in sys.modules, "GX imported at module import"
 import pandas as pd
 report = v.validate_frame("firms", pd.DataFrame({"uscc": ["x"]}, dtype=object))

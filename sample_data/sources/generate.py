@@ -3,7 +3,7 @@ publication it stands for, dirt included. Deterministic; run from the repository
 
     .venv/bin/python sample_data/sources/generate.py
 
-Every firm, name, 文号 and amount is invented; every USCC comes from registry.uscc.make_uscc (valid
+Every firm, name, 文号 and amount is invented; every USCC comes from registry.core.uscc.make_uscc (valid
 check characters), except the ones that are wrong on purpose. README.md beside this file lists, per
 sample, the dirt it carries and what the registry must do with each dirty row. A sample may also be
 a trimmed real file saved by hand (as single_champion.xlsx is): this script only owns the files it
@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE.parent.parent))
 from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Alignment, Font  # noqa: E402
 
-from registry.uscc import make_uscc  # noqa: E402
+from registry.core.uscc import make_uscc  # noqa: E402
 
 # key: (division, name, GB/T 4754 section letter, 4-digit class, registered)
 FIRMS = {

@@ -1,0 +1,472 @@
+"""Great Expectations checks over every ingested batch.
+
+Suites are data: `expectations/<suite>.json`, a small format we own (not GX's own serialisation):
+
+    {"suite": "events", "description": "...", "expectations": [
+      {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "uscc"}, "notes": "..."},
+      {"type": "expect_column_values_to_be_in_set",
+       "kwargs": {"column": "event_type", "value_set": "@vocabulary.event_types"}},
+      {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "amount", "regex": "..."},
+       "skip_if_column_missing": true}
+    ]}
+
+- `type` is a GX 1.x expectation type (snake case); it maps to the class in `gx.expectations`.
+- `kwargs` go to that class unchanged, except that a string value `@vocabulary.<name>` is replaced by the
+  sorted list from `registry.core.vocabulary` (see `VOCABULARY_REFERENCES`), read at validation time.
+- `skip_if_column_missing` (default false) is for optional contract columns: when the frame has no such
+  column the expectation is not run and the report lists it under `skipped` instead of failing it.
+  Required columns are checked by an explicit table-columns expectation in the suite.
+
+Frames are validated as given: every column text (object dtype, empty cell -> None), so numeric rules
+are written as regexes on the text form. GX's column-map expectations ignore nulls, so "in set" and
+"match regex" only judge the values that are present; nulls are caught by explicit not-null entries.
+
+Great Expectations is imported lazily, inside functions: Airflow DAG files import registry modules and
+must not pay for (or be flooded by the logging of) GX at parse time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import warnings
+from dataclasses import asdict, dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from registry.core import settings, vocabulary
+from registry.core.errors import RegistryError
+from registry.core.settings import EXPECTATIONS_DIR
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    import pandas
+
+__all__ = [
+    "VOCABULARY_REFERENCES",
+    "ExpectationOutcome",
+    "ExpectationSpec",
+    "SuiteSpec",
+    "ValidationReport",
+    "build_gx_suite",
+    "load_suite",
+    "suite_names",
+    "validate_frame",
+]
+
+# `@vocabulary.<key>` in a suite's kwargs -> the closed vocabulary it names (read at call time, so the
+# vocabulary module stays the one source of truth).
+VOCABULARY_REFERENCES: dict[str, str] = {
+    "event_types": "EVENT_TYPE_NAMES",
+    "actions": "ACTIONS",
+    "levels": "LEVELS",
+}
+
+
+class SuiteError(RegistryError):
+    """An expectation suite (expectations/*.json) cannot be loaded; the message names file and entry."""
+
+
+_VOCABULARY_PREFIX = "@vocabulary."
+_ENTRY_KEYS = frozenset({"type", "kwargs", "notes", "skip_if_column_missing"})
+_SUITE_KEYS = frozenset({"suite", "description", "expectations"})
+_META_KEY = "registry_entry"  # carried through GX so results map back to our entries
+_MAX_EXAMPLES = 5
+_ABSENT_COLUMN = "no such column in the frame:"
+_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+
+_lock = threading.Lock()  # one GX context per process; its datasource is not meant for concurrent use
+
+
+# --------------------------------------------------------------------------------------------- reports
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict on one batch."""
+
+    expectation: str  # the suite entry's `type`, e.g. "expect_column_values_to_match_regex"
+    column: str | None  # None for table-level expectations
+    success: bool
+    # Column-map expectations: rows that broke it (GX's unexpected_count). Table-level expectations:
+    # the number of listed problems (e.g. missing columns). 0 when it passed.
+    unexpected_count: int
+    unexpected_examples: list[str]  # a few distinct offending values (or missing columns, observed value)
+    notes: str | None
+    error: str | None = None  # GX raised while evaluating (e.g. the column does not exist)
+
+    @property
+    def label(self) -> str:
+        """Short human name: "uscc match regex", "level in set", "table columns match set"."""
+        return _label(self.expectation, self.column)
+
+
+def _label(kind: str, column: str | None) -> str:
+    name = kind.removeprefix("expect_")
+    if column is not None:
+        name = name.removeprefix("column_values_to_").removeprefix("column_")
+        name = name.removeprefix("be_")
+    name = name.replace("_to_be_", "_").replace("_to_", "_").replace("_be_", "_").replace("_", " ")
+    return f"{column} {name}" if column is not None else name
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    suite: str
+    success: bool
+    evaluated: int
+    failed: int
+    outcomes: list[ExpectationOutcome]  # in suite-file order
+    skipped: list[str] = field(default_factory=list)  # entries not run: optional column absent
+
+    def failures(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    def summary(self) -> str:
+        """One line, e.g. `GX suite events: 11/12 passed; failed: uscc match regex (2 rows: 9135..., x)`."""
+        line = f"GX suite {self.suite}: {self.evaluated - self.failed}/{self.evaluated} passed"
+        if self.skipped:
+            line += f" ({len(self.skipped)} skipped: {', '.join(self.skipped)})"
+        failed = [o for o in self.failures() if not _is_absent_column(o)]
+        absent = sorted({str(o.column) for o in self.failures() if _is_absent_column(o)})
+        parts = [_describe_failure(o) for o in failed]
+        if absent:
+            parts.append(f"not run, column absent: {', '.join(absent)}")
+        if parts:
+            line += "; failed: " + "; ".join(parts)
+        return line
+
+    def to_json(self) -> str:
+        """Deterministic JSON (sorted keys, outcomes in suite order) for storage in the database."""
+        payload = asdict(self)
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _is_absent_column(outcome: ExpectationOutcome) -> bool:
+    return outcome.error is not None and outcome.error.startswith(_ABSENT_COLUMN)
+
+
+def _describe_failure(outcome: ExpectationOutcome) -> str:
+    if outcome.error is not None:
+        return f"{outcome.label} (error: {_clip(outcome.error, 80)})"
+    examples = ", ".join(_clip(e, 24) for e in outcome.unexpected_examples[:3])
+    if len(outcome.unexpected_examples) > 3:
+        examples += ", ..."
+    if outcome.column is not None:
+        rows = "row" if outcome.unexpected_count == 1 else "rows"
+        return f"{outcome.label} ({outcome.unexpected_count} {rows}: {examples})"
+    return f"{outcome.label} ({examples})" if examples else outcome.label
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+# ------------------------------------------------------------------------------------------ suite files
+
+
+@dataclass(frozen=True)
+class ExpectationSpec:
+    """One entry of a suite file, vocabulary references still unresolved."""
+
+    type: str
+    kwargs: dict[str, Any]
+    notes: str | None = None
+    skip_if_column_missing: bool = False
+
+    @property
+    def column(self) -> str | None:
+        column = self.kwargs.get("column")
+        return column if isinstance(column, str) else None
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    name: str
+    description: str
+    path: Path
+    expectations: list[ExpectationSpec]
+
+
+def suite_names() -> list[str]:
+    """The suites that exist: one per `expectations/*.json`."""
+    return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+
+
+def _suite_path(suite: str) -> Path:
+    return EXPECTATIONS_DIR / f"{suite}.json"
+
+
+def load_suite(suite: str) -> SuiteSpec:
+    """Read and check `expectations/<suite>.json` (structure only; GX is not imported)."""
+    path = _suite_path(suite)
+    if "/" in suite or "\\" in suite or not path.is_file():
+        raise SuiteError(f"no expectation suite {suite!r}: {path} does not exist (have: {suite_names()})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SuiteError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SuiteError(f"{path}: top level must be an object")
+    unknown = set(data) - _SUITE_KEYS
+    if unknown:
+        raise SuiteError(f"{path}: unknown keys {sorted(unknown)} (allowed: {sorted(_SUITE_KEYS)})")
+    if data.get("suite") != suite:
+        raise SuiteError(f"{path}: 'suite' is {data.get('suite')!r}, expected {suite!r} (the file name)")
+    entries = data.get("expectations")
+    if not isinstance(entries, list) or not entries:
+        raise SuiteError(f"{path}: 'expectations' must be a non-empty list")
+    specs = [_parse_entry(path, i, entry) for i, entry in enumerate(entries)]
+    return SuiteSpec(name=suite, description=str(data.get("description", "")), path=path, expectations=specs)
+
+
+def _parse_entry(path: Path, index: int, entry: object) -> ExpectationSpec:
+    where = f"{path}: expectations[{index}]"
+    if not isinstance(entry, dict):
+        raise SuiteError(f"{where}: must be an object, got {entry!r}")
+    unknown = set(entry) - _ENTRY_KEYS
+    if unknown:
+        raise SuiteError(f"{where}: unknown keys {sorted(unknown)} (allowed: {sorted(_ENTRY_KEYS)})")
+    kind = entry.get("type")
+    kwargs = entry.get("kwargs", {})
+    notes = entry.get("notes")
+    skip = entry.get("skip_if_column_missing", False)
+    if not isinstance(kind, str) or not kind.startswith("expect_"):
+        raise SuiteError(f"{where}: 'type' must be an expectation type like 'expect_...', got {kind!r}")
+    if not isinstance(kwargs, dict):
+        raise SuiteError(f"{where} ({kind}): 'kwargs' must be an object")
+    if notes is not None and not isinstance(notes, str):
+        raise SuiteError(f"{where} ({kind}): 'notes' must be a string")
+    if not isinstance(skip, bool):
+        raise SuiteError(f"{where} ({kind}): 'skip_if_column_missing' must be true or false")
+    if skip and not isinstance(kwargs.get("column"), str):
+        raise SuiteError(f"{where} ({kind}): 'skip_if_column_missing' needs a 'column' kwarg")
+    return ExpectationSpec(type=kind, kwargs=dict(kwargs), notes=notes, skip_if_column_missing=skip)
+
+
+def _resolve_value(value: Any, where: str) -> Any:
+    if isinstance(value, str) and value.startswith(_VOCABULARY_PREFIX):
+        key = value.removeprefix(_VOCABULARY_PREFIX)
+        if key not in VOCABULARY_REFERENCES:
+            raise SuiteError(
+                f"{where}: unknown vocabulary reference {value!r} "
+                f"(known: {sorted(_VOCABULARY_PREFIX + k for k in VOCABULARY_REFERENCES)})"
+            )
+        return sorted(getattr(vocabulary, VOCABULARY_REFERENCES[key]))
+    return value
+
+
+def _resolved_kwargs(spec: SuiteSpec, index: int) -> dict[str, Any]:
+    entry = spec.expectations[index]
+    where = f"{spec.path}: expectations[{index}] ({entry.type})"
+    return {k: _resolve_value(v, where) for k, v in entry.kwargs.items()}
+
+
+# ------------------------------------------------------------------------------------------- GX plumbing
+
+
+def _import_gx() -> Any:
+    """Import great_expectations quietly: no analytics, no INFO chatter on the host's log handlers."""
+    settings.quiet_third_party()
+    gx_logger = logging.getLogger("great_expectations")
+    if gx_logger.level == logging.NOTSET:
+        # Before import: GX's module loggers are children of this one. Without it, a host that logs
+        # INFO to stdout (Airflow's structlog bridge, logging.basicConfig) gets hundreds of
+        # "Skipping registering function ..." lines from great_expectations._docs_decorators.
+        gx_logger.setLevel(logging.WARNING)
+    import great_expectations as gx
+
+    # GX pins this one module's logger to INFO itself ("Created temporary directory ... for ephemeral
+    # docs site" on every ephemeral context), overriding the parent level; put it back in line.
+    base_logger = logging.getLogger("great_expectations.data_context.types.base")
+    if base_logger.level == logging.INFO:
+        base_logger.setLevel(logging.NOTSET)
+    return gx
+
+
+@cache
+def _expectation_classes() -> dict[str, type]:
+    """GX expectation type (snake case) -> class, from the classes `gx.expectations` exports."""
+    gx = _import_gx()
+    from great_expectations.expectations.expectation import Expectation
+
+    classes: dict[str, type] = {}
+    for name in dir(gx.expectations):
+        obj = getattr(gx.expectations, name)
+        if isinstance(obj, type) and issubclass(obj, Expectation):
+            kind = getattr(obj, "expectation_type", None)
+            if isinstance(kind, str) and kind:
+                classes[kind] = obj
+    return classes
+
+
+@dataclass
+class _Context:
+    context: Any
+    batch_definition: Any
+
+
+@cache
+def _context() -> _Context:
+    """One ephemeral (in-memory) GX context per process, with one pandas dataframe asset."""
+    gx = _import_gx()
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    # tqdm "Calculating Metrics" bars on stderr for every validation otherwise.
+    context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+    source = context.data_sources.add_pandas(name="registry")
+    asset = source.add_dataframe_asset(name="frame")
+    batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_frame")
+    return _Context(context=context, batch_definition=batch_definition)
+
+
+def build_gx_suite(suite: str) -> Any:
+    """The whole suite as a GX ExpectationSuite (vocabulary resolved now).
+
+    Raises ValueError naming the file and entry for an unknown type or kwargs GX rejects.
+    """
+    spec = load_suite(suite)
+    return _build(spec, range(len(spec.expectations)))
+
+
+def _build(spec: SuiteSpec, include: Iterable[int]) -> Any:
+    """GX suite of the entries in `include`; every entry is still resolved, so a bad file always fails.
+
+    Each GX expectation carries its entry index in `meta`, so results map back to suite entries whatever
+    order GX reports them in (it puts expectations that raised first).
+    """
+    gx = _import_gx()
+    classes = _expectation_classes()
+    wanted = set(include)
+    expectations: list[Any] = []
+    for index, entry in enumerate(spec.expectations):
+        where = f"{spec.path}: expectations[{index}] ({entry.type})"
+        cls = classes.get(entry.type)
+        if cls is None:
+            raise SuiteError(f"{where}: unknown expectation type {entry.type!r} (not in gx.expectations)")
+        kwargs = _resolved_kwargs(spec, index)
+        try:
+            expectation = cls(**kwargs, notes=entry.notes, meta={_META_KEY: index})
+        except Exception as exc:  # pydantic validation errors: bad or missing kwargs
+            raise SuiteError(f"{where}: GX rejects kwargs {kwargs!r}: {exc}") from exc
+        if index in wanted:
+            expectations.append(expectation)
+    return gx.ExpectationSuite(name=spec.name, expectations=expectations)
+
+
+def validate_frame(suite: str, frame: pandas.DataFrame) -> ValidationReport:
+    """Run `expectations/<suite>.json` over `frame` (one batch) and report every expectation's verdict.
+
+    Never raises for bad data: failures are in the report. Raises ValueError for a missing or malformed
+    suite file. An expectation on a column the frame lacks is not sent to GX: it is skipped when the
+    entry says `skip_if_column_missing`, otherwise it fails with `error` naming the column.
+    """
+    spec = load_suite(suite)
+    columns = {str(c) for c in frame.columns}
+    run: list[int] = []
+    skipped: list[int] = []
+    outcomes: dict[int, ExpectationOutcome] = {}
+    for index, entry in enumerate(spec.expectations):
+        if entry.column is None or entry.column in columns:
+            run.append(index)
+        elif entry.skip_if_column_missing:
+            skipped.append(index)
+        else:
+            outcomes[index] = _outcome_for_absent_column(entry)
+    gx_suite = _build(spec, run)
+
+    with _lock, warnings.catch_warnings():
+        # pandas warns when a regex has capture groups (GX uses str.contains); groups are harmless here.
+        warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
+        batch = _context().batch_definition.get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(gx_suite, result_format=_RESULT_FORMAT)
+
+    for res in result.results:
+        index = (res.expectation_config.meta or {}).get(_META_KEY)
+        if not isinstance(index, int) or index not in run:  # pragma: no cover - GX dropped our meta
+            raise RuntimeError(f"GX result without a usable {_META_KEY} meta: {res.expectation_config}")
+        outcomes[index] = _outcome(spec.expectations[index], res)
+    if len(outcomes) != len(spec.expectations) - len(skipped):  # pragma: no cover - GX lost a result
+        raise RuntimeError(f"GX returned {len(result.results)} results for {len(run)} expectations")
+
+    ordered = [outcomes[i] for i in sorted(outcomes)]
+    failed = sum(1 for o in ordered if not o.success)
+    return ValidationReport(
+        suite=suite,
+        success=failed == 0,
+        evaluated=len(ordered),
+        failed=failed,
+        outcomes=ordered,
+        skipped=[_label(spec.expectations[i].type, spec.expectations[i].column) for i in skipped],
+    )
+
+
+def _outcome_for_absent_column(entry: ExpectationSpec) -> ExpectationOutcome:
+    return ExpectationOutcome(
+        expectation=entry.type,
+        column=entry.column,
+        success=False,
+        unexpected_count=0,
+        unexpected_examples=[],
+        notes=entry.notes,
+        error=f"{_ABSENT_COLUMN} {entry.column!r}",
+    )
+
+
+def _outcome(entry: ExpectationSpec, res: Any) -> ExpectationOutcome:
+    error = _exception_message(res.exception_info)
+    result: dict[str, Any] = dict(res.result or {})
+    success = bool(res.success) and error is None
+    examples: list[str] = []
+    count = 0
+    if not success and error is None:
+        if "unexpected_count" in result:  # column-map expectations
+            count = int(result["unexpected_count"] or 0)
+            examples = _map_examples(result)
+        else:  # table-level expectations
+            mismatched = (result.get("details") or {}).get("mismatched") or {}
+            missing = [str(c) for c in mismatched.get("missing", [])]
+            observed = f"observed {_text(result.get('observed_value'))}"
+            examples = [f"missing {c}" for c in missing] or [observed]
+            count = len(missing) or 1
+    return ExpectationOutcome(
+        expectation=entry.type,
+        column=entry.column,
+        success=success,
+        unexpected_count=count,
+        unexpected_examples=examples,
+        notes=entry.notes,
+        error=error,
+    )
+
+
+def _map_examples(result: dict[str, Any]) -> list[str]:
+    values = [item.get("value") for item in result.get("partial_unexpected_counts") or []]
+    if not values:
+        values = list(dict.fromkeys(_text(v) for v in result.get("partial_unexpected_list") or []))
+    if values and all(v is None for v in values):  # not-null failures: the value says nothing, the row does
+        indices = result.get("partial_unexpected_index_list") or []
+        return [f"null at index {i}" for i in indices[:_MAX_EXAMPLES]] or ["null"]
+    return [_text(v) for v in values[:_MAX_EXAMPLES]]
+
+
+def _text(value: Any) -> str:
+    return "null" if value is None else str(value)
+
+
+def _exception_message(info: Any) -> str | None:
+    """GX gives either a flat {raised_exception, exception_message} or one such dict per failed metric."""
+    if not info:
+        return None
+    if isinstance(info, dict) and "raised_exception" in info:
+        return str(info.get("exception_message")) if info.get("raised_exception") else None
+    if isinstance(info, dict):
+        messages = [
+            str(v.get("exception_message")) for v in info.values() if isinstance(v, dict) and v.get("raised_exception")
+        ]
+        return "; ".join(dict.fromkeys(messages)) or None
+    return None
