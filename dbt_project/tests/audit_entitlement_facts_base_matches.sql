@@ -6,7 +6,7 @@ select
     e.base_amount,
     sum(ev.amount) as facts_sum
 from {{ ref('fct_entitlements') }} as e
-left join {{ ref('entitlement_facts') }} as f on f.entitlement_id = e.entitlement_id and f.role = 'base'
+left join {{ ref('aud_entitlement_facts') }} as f on f.entitlement_id = e.entitlement_id and f.role = 'base'
 left join {{ ref('stg_registry__events') }} as ev on ev.event_id = f.event_id
 where e.amount_rule = 'percent_of_related'
 group by e.entitlement_id, e.base_amount

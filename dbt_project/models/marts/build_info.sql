@@ -1,4 +1,4 @@
--- What the marts were last built for: one row (see _marts.yml).
+-- What the marts were last built for: one row (see build_info.yml).
 select
     cast({{ as_of_date() }} as date) as as_of_date,
     {{ changed_since_date() }} as changed_since_date,

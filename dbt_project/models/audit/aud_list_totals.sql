@@ -18,7 +18,7 @@ select
     ls.lines_head,
     ls.published_at
 from {{ source('ledger', 'lists') }} as ls
-left join {{ ref('list_lines') }} as l on l.list_date = ls.list_date
+left join {{ ref('aud_list_lines') }} as l on l.list_date = ls.list_date
 left join {{ source('ledger', 'confirmations') }} as c on c.list_date = ls.list_date
 group by
     ls.list_date, ls.line_count, ls.total, ls.notice_days, ls.notice_ends, c.confirmed_on,
