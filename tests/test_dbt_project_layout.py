@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 import yaml
 
-from registry import settings
+from registry.core import settings
 
 MODELS_DIR = settings.DBT_PROJECT_DIR / "models"
 EXCEPTIONS_FILE = settings.DBT_PROJECT_DIR / "layout_exceptions.yml"
