@@ -126,7 +126,14 @@ FLOOR_CLAUSE_COLUMNS = {
     "trigger_event_type", "trigger_level", "trigger_actions", "first_time", "scale_condition", "industry_scope",
     "amount_rule", "amount_yuan", "percent", "grant_event_type", "grant_program", "cap_yuan", "stacking_group",
     "repeatable", "automatic_ground", "automatic_quote", "source_file",
+    # descriptive columns (the same facts as the columns above, as text for people)
+    "amount_parameters", "caps_declared",
+    # what the clause repeats over: the floor implements once per firm (repeatable false) and every
+    # trigger (repeatable true); it does not model republications (a granted row while the firm
+    # holds the designation), which the synthetic data does not produce
+    "repeat_per",
 }
+FLOOR_REPEAT_PER = {"firm", "level", "grant", "designation"}
 
 
 FLOOR_CLAUSE_TYPES = {
@@ -158,6 +165,8 @@ def uncovered_features(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
         used = [n for n in names if n not in FLOOR_CLAUSE_COLUMNS and clause[n] not in (None, False)]
         if clause["amount_rule"] not in {"fixed", "up_to"}:
             used.insert(0, f"amount_rule={clause['amount_rule']}")
+        if clause.get("repeat_per") not in FLOOR_REPEAT_PER:
+            used.append(f"repeat_per={clause.get('repeat_per')}")
         if used:
             why[clause["clause_id"]] = "uses " + ", ".join(used)
     for clause in clauses:

@@ -16,6 +16,7 @@ from registry.core import settings
 from registry.explain.firm import firm_timeline
 from registry.explain.known import firm_as_known_on, landed_by
 from registry.ingest.land import land_source
+from registry.models.dbt import run_dbt
 from registry.pipeline.nightly import run_nightly
 
 SAMPLES = settings.SAMPLE_DIR / "sources"
@@ -64,6 +65,8 @@ def landed_at(db: Path, *deliveries: tuple[str, str, dt.datetime]) -> Path:
         land_source(source, SAMPLES / name, db)
         with duckdb.connect(str(db)) as con:
             con.execute("update raw.events set ingested_at = ? where source = ?", [when, source])
+    # no night has run: build only the views `--as-known-on` reads (audit.event_knowledge, firm_standing_on)
+    run_dbt(["run", "--select", "+aud_event_knowledge", "+aud_firm_standing_on"], db)
     return db
 
 

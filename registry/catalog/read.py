@@ -1,197 +1,78 @@
-"""The policy catalog: reviewed YAML files in `policies/`, one per document, loaded into DuckDB.
+"""The policy catalog: reviewed YAML files in `policies/`, one per document, read and checked here.
 
-A policy officer reviews the YAML (quotes, amounts, readings); dbt reads the tables this
-module writes (`policy.documents`, `policy.clauses`, `reference.cities`,
-`reference.industry_scope_prefixes`). Loading refuses a catalog with an unknown event type,
-a missing quote, an amount rule that does not parse, or two clauses that can fire on the
-same event without a shared stacking group, naming the file, clause and field.
+A policy officer reviews the YAML (quotes, amounts, readings); `registry.catalog.store` writes it to
+DuckDB and dbt computes the entitlements from it. Reading refuses a catalog with an unknown event type,
+program or condition, a missing quote, an amount rule that does not parse, a repeatable clause that
+does not say what it repeats over, a cap that does not say what it caps, or two clauses that can fire
+on the same event without a shared stacking group — naming the file, clause and field.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from registry.catalog import amount_rules
+from registry.catalog.model import (
+    ASSESSMENTS,
+    AUTOMATIC_GROUNDS,
+    CAP_PER,
+    EFFECTIVE_FROM_BASES,
+    ON_LIST_GROUNDS,
+    REPEAT_PER,
+    SCALE_CONDITIONS,
+    STATUSES,
+    UNAUTOMATED_REASONS,
+    AnnualCap,
+    Budget,
+    Cap,
+    Catalog,
+    Clause,
+    Document,
+    MianshenSentence,
+    UnautomatedSentence,
+)
 from registry.core import settings, vocabulary
 from registry.core.errors import RegistryError
 
-AUTOMATIC_GROUNDS = {
-    "document_mianshen": "文件明确实行“免申即享”",
-    "document_excludes": "文件明确排除在“免申即享”之外",
-    "direct_fast": "所需事实均来自登记数据、金额无需评审（直达快享）",
-    "needs_application": "需企业申报或评审",
-}
-ON_LIST_GROUNDS = {"document_mianshen", "direct_fast"}
-# Each amount rule and the keys of `amount:` it needs (besides `rule`).
-AMOUNT_RULES: dict[str, tuple[str, ...]] = {
-    "fixed": ("yuan",),
-    "up_to": ("yuan",),
-    "percent_of_trigger": ("percent",),
-    "percent_of_related": ("percent", "related"),
-    "revenue_growth": ("yuan", "min_growth_percent"),
-    "contribution": ("weights", "min_contribution_yuan", "stock_unit_yuan", "stock_unit_award_yuan",
-                     "increase_unit_yuan", "increase_unit_award_yuan"),
-    "per_incubated_hitech": ("yuan",),
-}
-RELATED_WINDOWS = {"around_trigger", "same_fiscal_year"}
-ASSESSMENTS = ("fail", "pass", "good", "excellent")
-UNAUTOMATED_REASONS = {
-    "selected_by_review": "评审遴选产生，非登记事件触发",
-    "paid_to_government": "奖励对象为县（市）区政府或园区",
-    "paid_to_organiser": "奖励对象为活动组织单位",
-    "needs_project_data": "需项目或经营数据，登记数据中没有",
-    "needs_application": "需企业申报",
-    "not_an_award": "非现金奖励（减征、便利措施等）",
-}
-SCALE_CONDITIONS = {"above", "below"}
-STATUSES = {"draft", "in_force"}
+__all__ = ["AUTOMATIC_GROUNDS", "ON_LIST_GROUNDS", "UNAUTOMATED_REASONS", "Catalog", "CatalogError", "Clause",
+           "Document", "overlapping_pairs", "read_catalog"]
+
 SCOPES_FILE = "scopes.yml"
 BUDGETS_FILE = "budgets.yml"
 NOT_DOCUMENTS = {SCOPES_FILE, BUDGETS_FILE}
+CONDITIONS = {"first_time", "scale", "industry_scope", "min_tier", "holds_any", "rank_at_most", "rank_above",
+              "min_amount_yuan", "within_years_after_scale_up", "min_assessment"}
 
 
 class CatalogError(RegistryError):
     """The catalog cannot be loaded; the message names file, clause and field."""
 
-
-@dataclass(frozen=True)
-class Clause:
-    clause_id: str
-    document_id: str
-    article: str
-    quote: str
-    reading: str | None
-    effective_from: dt.date
-    effective_to: dt.date
-    trigger_event_type: str
-    trigger_level: str | None
-    trigger_actions: tuple[str, ...]
-    trigger_program: str | None
-    first_time: bool
-    scale_condition: str | None
-    industry_scope: str | None
-    min_tier: str | None
-    rank_at_most: int | None
-    rank_above: int | None
-    min_amount_yuan: Decimal | None
-    within_years_after_scale_up: int | None
-    min_assessment: str | None
-    amount_rule: str
-    amount_yuan: Decimal | None
-    percent: Decimal | None
-    percent_is_cap: bool
-    related_event_type: str | None
-    related_program: str | None
-    related_window: str | None
-    min_base_yuan: Decimal | None
-    cap_yuan: Decimal | None
-    annual_cap_yuan: Decimal | None
-    min_growth_percent: Decimal | None
-    weight_revenue: Decimal | None
-    weight_profit: Decimal | None
-    weight_wages: Decimal | None
-    min_contribution_yuan: Decimal | None
-    stock_unit_yuan: Decimal | None
-    stock_unit_award_yuan: Decimal | None
-    increase_unit_yuan: Decimal | None
-    increase_unit_award_yuan: Decimal | None
-    stacking_group: str | None
-    budget_group: str | None
-    repeatable: bool
-    automatic_ground: str
-    automatic_quote: str | None
-    source_file: str
-
-
-@dataclass(frozen=True)
-class Document:
-    document_id: str
-    title: str
-    doc_number: str | None
-    city: str
-    issuer: str
-    status: str
-    effective_from: dt.date
-    effective_to: dt.date
-    seed_file: str | None
-    reading: str | None
-    stacking_quote: str | None
-    source_file: str
-
-
-@dataclass(frozen=True)
-class AnnualCap:
-    cap_group: str
-    yuan: Decimal
-    clause_ids: tuple[str, ...]
-    quote: str | None
-    source_file: str
-
-
-@dataclass(frozen=True)
-class Budget:
-    budget_group: str
-    budget_year: int
-    yuan: Decimal
-    note: str | None
-
-
-@dataclass(frozen=True)
-class UnautomatedSentence:
-    document_id: str
-    article: str
-    quote: str
-    reason: str
-    note: str | None
-
-
-@dataclass(frozen=True)
-class Catalog:
-    documents: tuple[Document, ...]
-    clauses: tuple[Clause, ...]
-    cities: tuple[dict[str, str], ...]
-    scopes: tuple[dict[str, Any], ...]
-    annual_caps: tuple[AnnualCap, ...] = ()
-    budgets: tuple[Budget, ...] = ()
-    unautomated: tuple[UnautomatedSentence, ...] = ()
-
-    def summary(self) -> str:
-        on_list = sum(1 for c in self.clauses if c.automatic_ground in ON_LIST_GROUNDS)
-        return (f"policy catalog: {len(self.documents)} documents, {len(self.clauses)} clauses "
-                f"({on_list} on the automatic list)")
+    hint = "fix the YAML in policies/ (its schema: policies/README.md) and run again"
 
 
 class _Where:
     """Builds error messages that name the place in the catalog."""
 
-    def __init__(self, file: Path, clause: str | None = None) -> None:
-        self.file, self.clause = file, clause
+    def __init__(self, file: Path, clause: str | None = None, prefix: str | None = None) -> None:
+        self.file, self.clause, self.prefix = file, clause, prefix
 
     def at(self, prefix: str) -> _Where:
         """The same place, for fields nested under `prefix`."""
-        return _Prefixed(self.file, self.clause, prefix)
+        return _Where(self.file, self.clause, f"{self.prefix}.{prefix}" if self.prefix else prefix)
 
     def error(self, field: str, reason: str) -> CatalogError:
         place = f"{self.file.name}" + (f", clause {self.clause}" if self.clause else "")
-        return CatalogError(f"{place}, field '{field}': {reason}")
+        name = f"{self.prefix}.{field}" if self.prefix else field
+        return CatalogError(f"{place}, field '{name}': {reason}")
 
 
-class _Prefixed(_Where):
-    def __init__(self, file: Path, clause: str | None, prefix: str) -> None:
-        super().__init__(file, clause)
-        self.prefix = prefix
-
-    def error(self, field: str, reason: str) -> CatalogError:
-        return super().error(f"{self.prefix}.{field}", reason)
-
-
-def _require(mapping: dict[str, Any], key: str, where: _Where) -> Any:
-    value = mapping.get(key)
+def _require(mapping: Any, key: str, where: _Where) -> Any:
+    value = mapping.get(key) if isinstance(mapping, dict) else None
     if value is None or (isinstance(value, str) and not value.strip()):
         raise where.error(key, "is required and missing")
     return value
@@ -211,8 +92,8 @@ def _yuan(value: Any, field: str, where: _Where) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation as err:
         raise where.error(field, f"'{value}' is not an amount in yuan") from err
-    if amount <= 0:
-        raise where.error(field, f"'{value}' must be positive")
+    if not amount.is_finite() or amount <= 0:
+        raise where.error(field, f"'{value}' must be a positive amount")
     return amount
 
 
@@ -226,143 +107,206 @@ def _number(value: Any, field: str, where: _Where) -> Decimal:
     return number
 
 
-AMOUNT_FIELDS = (
-    "amount_rule", "amount_yuan", "percent", "percent_is_cap", "related_event_type", "related_program",
-    "related_window", "min_base_yuan", "cap_yuan", "annual_cap_yuan", "min_growth_percent", "weight_revenue",
-    "weight_profit", "weight_wages", "min_contribution_yuan", "stock_unit_yuan", "stock_unit_award_yuan",
-    "increase_unit_yuan", "increase_unit_award_yuan",
-)
-YUAN_KEYS = {"yuan": "amount_yuan", "min_base_yuan": "min_base_yuan", "cap_yuan": "cap_yuan",
-             "annual_cap_yuan": "annual_cap_yuan", "min_contribution_yuan": "min_contribution_yuan",
-             "stock_unit_yuan": "stock_unit_yuan", "stock_unit_award_yuan": "stock_unit_award_yuan",
-             "increase_unit_yuan": "increase_unit_yuan", "increase_unit_award_yuan": "increase_unit_award_yuan"}
+def _one_of(value: Any, allowed: dict[str, str] | set[str], field: str, where: _Where) -> str:
+    if value not in allowed:
+        raise where.error(field, f"'{value}' must be one of {sorted(allowed)}")
+    return str(value)
 
 
-def _parse_amount(spec: Any, where: _Where) -> dict[str, Any]:
+def _program(event_type: str, program: Any, field: str, where: _Where) -> str | None:
+    """A program the catalog matches on must be in the closed vocabulary of its event type."""
+    if program is None:
+        return None
+    known = vocabulary.programs_of(event_type)
+    if known is None:
+        raise where.error(field, f"event type '{event_type}' has no program the catalog can match on")
+    if program not in known:
+        raise where.error(field, f"unknown program '{program}' for {event_type}; known: {sorted(known)}")
+    return str(program)
+
+
+def _parse_caps(raw: Any, where: _Where) -> tuple[Cap, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise where.error("caps", "must be a list like [{yuan: 3000000, per: firm_year, quote: ...}]")
+    caps = []
+    for index, entry in enumerate(raw):
+        at = where.at(f"caps[{index}]")
+        per = _one_of(_require(entry, "per", at), CAP_PER, "per", at)
+        caps.append(Cap(_yuan(_require(entry, "yuan", at), "yuan", at), per, entry.get("quote")))
+    return tuple(caps)
+
+
+def _parse_amount(spec: Any, where: _Where) -> tuple[str, dict[str, Any], tuple[Cap, ...]]:
     if not isinstance(spec, dict):
         raise where.error("amount", "must be a mapping like {rule: fixed, yuan: 100000}")
-    spec = dict(spec)
-    rule = spec.get("rule")
-    if rule not in AMOUNT_RULES:
-        raise where.error("amount.rule", f"'{rule}' does not parse; expected one of {sorted(AMOUNT_RULES)}")
-    for key in AMOUNT_RULES[rule]:
-        _require(spec, key, where.at("amount"))
-    parsed: dict[str, Any] = dict.fromkeys(AMOUNT_FIELDS)
-    parsed.update(amount_rule=rule, percent_is_cap=bool(spec.get("up_to", False)))
-    for key, column in YUAN_KEYS.items():
-        if spec.get(key) is not None:
-            parsed[column] = _yuan(spec[key], f"amount.{key}", where)
-    for key in ("percent", "min_growth_percent"):
-        if spec.get(key) is not None:
-            parsed[key] = _number(spec[key], f"amount.{key}", where)
-    if parsed["percent"] is not None and parsed["percent"] > 100:
-        raise where.error("amount.percent", f"{parsed['percent']} is more than 100")
-    if rule == "percent_of_related":
-        related = spec["related"]
-        event_type = _require(related, "event_type", where.at("amount.related"))
-        if event_type not in vocabulary.EVENT_TYPE_NAMES:
-            raise where.error("amount.related.event_type", f"unknown event type '{event_type}'")
-        window = related.get("window", "around_trigger")
-        if window not in RELATED_WINDOWS:
-            raise where.error("amount.related.window", f"'{window}' must be one of {sorted(RELATED_WINDOWS)}")
-        parsed.update(related_event_type=event_type, related_program=related.get("program"), related_window=window)
-    if rule == "contribution":
-        weights = spec["weights"]
-        for name in ("revenue", "profit", "wages"):
-            parsed[f"weight_{name}"] = _number(_require(weights, name, where.at("amount.weights")),
-                                               f"amount.weights.{name}", where)
-    return parsed
+    at = where.at("amount")
+    rule_name = spec.get("rule")
+    rule = amount_rules.RULES.get(rule_name or "")
+    if rule is None:
+        raise where.error("amount.rule", f"'{rule_name}' does not parse; expected one of {sorted(amount_rules.RULES)}")
+    keys = {p.key for p in rule.params} | {"rule", "caps"}
+    unknown = sorted(set(spec) - keys)
+    if unknown:
+        raise where.error("amount", f"unknown key(s) {unknown} for rule {rule_name}; it takes {sorted(keys)}")
+    values: dict[str, Any] = {column: None for column, _ in amount_rules.param_columns()}
+    for param in rule.params:
+        value = spec.get(param.key)
+        if value is None:
+            if param.required:
+                raise at.error(param.key, "is required and missing")
+            if param.kind == "flag":
+                values[param.columns()[0][0]] = False
+            continue
+        if param.kind == "yuan":
+            values[param.columns()[0][0]] = _yuan(value, f"amount.{param.key}", where)
+        elif param.kind in ("percent", "number"):
+            number = _number(value, f"amount.{param.key}", where)
+            if param.kind == "percent" and number > 100:
+                raise where.error(f"amount.{param.key}", f"{number} is more than 100")
+            values[param.columns()[0][0]] = number
+        elif param.kind == "flag":
+            values[param.columns()[0][0]] = bool(value)
+        elif param.kind == "related":
+            rel = where.at(f"amount.{param.key}")
+            event_type = _require(value, "event_type", rel)
+            if event_type not in vocabulary.EVENT_TYPE_NAMES:
+                raise rel.error("event_type", f"unknown event type '{event_type}'")
+            window = value.get("window", "around_trigger")
+            _one_of(window, amount_rules.RELATED_WINDOWS, "window", rel)
+            values.update(related_event_type=event_type, related_window=window,
+                          related_program=_program(event_type, value.get("program"), "program", rel))
+        elif param.kind == "weights":
+            for part in amount_rules.WEIGHT_PARTS:
+                values[f"weight_{part}"] = _number(_require(value, part, where.at(f"amount.{param.key}")),
+                                                   f"amount.{param.key}.{part}", where)
+    return rule.name, values, _parse_caps(spec.get("caps"), at)
 
 
 def _parse_conditions(raw: Any, scopes: set[str], where: _Where) -> dict[str, Any]:
     conditions = raw or {}
-    unknown = set(conditions) - {"first_time", "scale", "industry_scope", "min_tier", "rank_at_most", "rank_above",
-                                 "min_amount_yuan", "within_years_after_scale_up", "min_assessment"}
+    unknown = set(conditions) - CONDITIONS
     if unknown:
         raise where.error("conditions", f"unknown condition(s) {sorted(unknown)}; see policies/README.md")
+    at = where.at("conditions")
     scale = conditions.get("scale")
-    if scale is not None and scale not in SCALE_CONDITIONS:
-        raise where.error("conditions.scale", f"'{scale}' must be one of {sorted(SCALE_CONDITIONS)}")
+    if scale is not None:
+        _one_of(scale, SCALE_CONDITIONS, "scale", at)
     scope = conditions.get("industry_scope")
     if scope is not None and scope not in scopes:
-        raise where.error("conditions.industry_scope", f"'{scope}' is not declared in {SCOPES_FILE}")
+        raise at.error("industry_scope", f"'{scope}' is not declared in {SCOPES_FILE}")
     tier = conditions.get("min_tier")
     if tier is not None and tier not in vocabulary.TIER_TYPES:
-        raise where.error("conditions.min_tier", f"'{tier}' is not a tier; tiers: {list(vocabulary.TIER_TYPES)}")
+        raise at.error("min_tier", f"'{tier}' is not a tier; tiers: {list(vocabulary.TIER_TYPES)}")
+    holds_any = tuple(conditions.get("holds_any") or ())
+    for held in holds_any:
+        if vocabulary.EVENT_KINDS.get(held) not in ("designation", "status"):
+            raise at.error("holds_any", f"'{held}' is not a designation or status event type")
     assessment = conditions.get("min_assessment")
-    if assessment is not None and assessment not in ASSESSMENTS:
-        raise where.error("conditions.min_assessment", f"'{assessment}' must be one of {list(ASSESSMENTS)}")
+    if assessment is not None:
+        _one_of(assessment, set(ASSESSMENTS), "min_assessment", at)
     whole = {}
     for key in ("rank_at_most", "rank_above", "within_years_after_scale_up"):
         value = conditions.get(key)
         if value is not None and (not isinstance(value, int) or value < 0):
-            raise where.error(f"conditions.{key}", f"'{value}' must be a whole number")
+            raise at.error(key, f"'{value}' must be a whole number")
         whole[key] = value
     minimum = conditions.get("min_amount_yuan")
     return {
         "first_time": bool(conditions.get("first_time", False)), "scale_condition": scale, "industry_scope": scope,
-        "min_tier": tier, "min_assessment": assessment, **whole,
+        "min_tier": tier, "holds_any": holds_any, "min_assessment": assessment, **whole,
         "min_amount_yuan": None if minimum is None else _yuan(minimum, "conditions.min_amount_yuan", where),
     }
 
 
 def _parse_trigger(raw: Any, where: _Where) -> dict[str, Any]:
     trigger = raw if isinstance(raw, dict) else {}
-    event_type = _require(trigger, "event_type", where.at("trigger"))
+    at = where.at("trigger")
+    event_type = _require(trigger, "event_type", at)
     if event_type not in vocabulary.EVENT_TYPE_NAMES:
-        raise where.error("trigger.event_type",
-                          f"unknown event type '{event_type}'; known: {sorted(vocabulary.EVENT_TYPE_NAMES)}")
+        raise at.error("event_type", f"unknown event type '{event_type}'; known: {sorted(vocabulary.EVENT_TYPE_NAMES)}")
     level = trigger.get("level")
-    if level is not None and level not in vocabulary.LEVELS:
-        raise where.error("trigger.level", f"unknown level '{level}'")
-    actions = tuple(_require(trigger, "actions", where.at("trigger")))
+    if level is not None:
+        _one_of(level, vocabulary.LEVELS, "level", at)
+    actions = tuple(_require(trigger, "actions", at))
     for action in actions:
-        if action not in vocabulary.ACTIONS:
-            raise where.error("trigger.actions", f"unknown action '{action}'")
+        _one_of(action, vocabulary.ACTIONS, "actions", at)
     return {"trigger_event_type": event_type, "trigger_level": level, "trigger_actions": actions,
-            "trigger_program": trigger.get("program")}
+            "trigger_program": _program(event_type, trigger.get("program"), "program", at)}
+
+
+def _ground(raw: dict[str, Any], document: Document, where: _Where) -> tuple[str, str | None]:
+    """The clause's ground for the automatic list: the document's own 免申即享 sentence when it speaks
+    of the clause's article, else the clause's declaration (direct_fast or needs_application)."""
+    by_document = document.ground_of(str(raw.get("article", "")))
+    declared = raw.get("automatic")
+    if by_document is not None:
+        ground, quote = by_document
+        if declared is not None and declared != ground:
+            raise where.error("automatic", f"'{declared}' contradicts the document's sentence 「{quote}」, "
+                                           f"which makes this article {ground}")
+        return ground, quote
+    ground = _one_of(_require(raw, "automatic", where), AUTOMATIC_GROUNDS, "automatic", where)
+    if ground in ("document_mianshen", "document_excludes") and not raw.get("automatic_quote"):
+        raise where.error("automatic_quote", f"a {ground} ground quotes the document's sentence")
+    return ground, raw.get("automatic_quote")
 
 
 def _parse_clause(raw: dict[str, Any], document: Document, scopes: set[str], file: Path) -> Clause:
     where = _Where(file, raw.get("id", "<no id>"))
-    ground = _require(raw, "automatic", where)
-    if ground not in AUTOMATIC_GROUNDS:
-        raise where.error("automatic", f"'{ground}' must be one of {sorted(AUTOMATIC_GROUNDS)}")
+    if "repeatable" in raw:
+        raise where.error("repeatable", "is replaced by repeat_per (what the clause pays at most once for): "
+                                        f"one of {sorted(REPEAT_PER)}")
+    repeat_per = _one_of(_require(raw, "repeat_per", where), REPEAT_PER, "repeat_per", where)
     effective_from = _date(raw.get("effective_from", document.effective_from), "effective_from", where)
     effective_to = _date(raw.get("effective_to", document.effective_to), "effective_to", where)
     if effective_to < effective_from:
         raise where.error("effective_to", "ends before effective_from")
-    repeatable = _require(raw, "repeatable", where) if "repeatable" in raw else None
-    if not isinstance(repeatable, bool):
-        raise where.error("repeatable", "must be true (可重复享受) or false")
+    rule, amount, caps = _parse_amount(_require(raw, "amount", where), where)
+    ground, quote = _ground(raw, document, where)
     return Clause(
         clause_id=_require(raw, "id", where), document_id=document.document_id,
         article=str(_require(raw, "article", where)), quote=str(_require(raw, "quote", where)).strip(),
         reading=raw.get("reading"), effective_from=effective_from, effective_to=effective_to,
         **_parse_trigger(_require(raw, "trigger", where), where),
         **_parse_conditions(raw.get("conditions"), scopes, where),
-        **_parse_amount(_require(raw, "amount", where), where),
-        stacking_group=raw.get("stacking_group"), budget_group=raw.get("budget_group"), repeatable=repeatable,
-        automatic_ground=ground, automatic_quote=raw.get("automatic_quote"), source_file=file.name,
+        amount_rule=rule, amount=amount, caps=caps,
+        stacking_group=raw.get("stacking_group"), budget_group=raw.get("budget_group"), repeat_per=repeat_per,
+        automatic_ground=ground, automatic_quote=quote, source_file=file.name,
     )
+
+
+def _parse_mianshen(raw: Any, where: _Where) -> tuple[MianshenSentence, ...]:
+    sentences = []
+    for index, entry in enumerate(raw or []):
+        at = where.at(f"document.mianshen[{index}]")
+        covers = tuple(str(a) for a in _require(entry, "covers", at))
+        sentences.append(MianshenSentence(str(_require(entry, "quote", at)).strip(), covers,
+                                          tuple(str(a) for a in entry.get("except") or ())))
+    return tuple(sentences)
 
 
 def _parse_document(raw: dict[str, Any], file: Path, cities: set[str]) -> Document:
     where = _Where(file)
     doc = _require(raw, "document", where)
-    status = _require(doc, "status", where)
-    if status not in STATUSES:
-        raise where.error("document.status", f"'{status}' must be one of {sorted(STATUSES)}")
-    city = _require(doc, "city", where)
+    at = where.at("document")
+    status = _one_of(_require(doc, "status", at), STATUSES, "status", at)
+    city = _require(doc, "city", at)
     if city not in cities:
-        raise where.error("document.city", f"'{city}' is not declared in {SCOPES_FILE}")
+        raise at.error("city", f"'{city}' is not declared in {SCOPES_FILE}")
+    basis = _one_of(_require(doc, "effective_from_basis", at), EFFECTIVE_FROM_BASES, "effective_from_basis", at)
+    effective_from = _date(_require(doc, "effective_from", at), "effective_from", at)
+    effective_to = _date(_require(doc, "effective_to", at), "effective_to", at)
+    if effective_to < effective_from:
+        raise at.error("effective_to", "ends before effective_from")
     return Document(
-        document_id=_require(doc, "id", where), title=_require(doc, "title", where),
-        doc_number=doc.get("doc_number"), city=city, issuer=_require(doc, "issuer", where), status=status,
-        effective_from=_date(_require(doc, "effective_from", where), "effective_from", where),
-        effective_to=_date(_require(doc, "effective_to", where), "effective_to", where),
-        seed_file=doc.get("seed_file"), reading=doc.get("reading"),
-        stacking_quote=doc.get("stacking_quote"), source_file=file.name,
+        document_id=_require(doc, "id", at), title=_require(doc, "title", at),
+        doc_number=doc.get("doc_number"), city=city, issuer=_require(doc, "issuer", at), status=status,
+        effective_from=effective_from, effective_to=effective_to, effective_from_basis=basis,
+        seed_file=doc.get("seed_file"), reading=doc.get("reading"), stacking_quote=doc.get("stacking_quote"),
+        defers_quote=doc.get("defers_quote"), source_file=file.name,
+        mianshen=_parse_mianshen(doc.get("mianshen"), where),
     )
 
 
@@ -374,20 +318,30 @@ def _parse_annual_caps(raw: list[dict[str, Any]], clause_ids: set[str], file: Pa
         for clause_id in members:
             if clause_id not in clause_ids:
                 raise where.error("clauses", f"'{clause_id}' is not a clause of this file")
+        per = _one_of(_require(entry, "per", where), {"firm_year"}, "per", where)
         caps.append(AnnualCap(_require(entry, "group", where), _yuan(_require(entry, "yuan", where), "yuan", where),
-                              members, entry.get("quote"), file.name))
+                              per, members, entry.get("quote"), file.name))
     return caps
 
 
 def _parse_unautomated(raw: list[dict[str, Any]], document: Document, file: Path) -> list[UnautomatedSentence]:
     sentences = []
     for entry in raw:
-        where = _Where(file, f"not_event_triggered/{entry.get('article', '<no article>')}")
-        reason = _require(entry, "reason", where)
-        if reason not in UNAUTOMATED_REASONS:
-            raise where.error("reason", f"'{reason}' must be one of {sorted(UNAUTOMATED_REASONS)}")
-        sentences.append(UnautomatedSentence(document.document_id, str(_require(entry, "article", where)),
-                                             str(_require(entry, "quote", where)).strip(), reason, entry.get("note")))
+        article = str(entry.get("article", "<no article>"))
+        where = _Where(file, f"not_event_triggered/{article}")
+        reason = _one_of(_require(entry, "reason", where), UNAUTOMATED_REASONS, "reason", where)
+        by_document = document.ground_of(article)
+        ground = by_document[0] if by_document else "none"
+        missing = entry.get("missing_data")
+        if ground == "document_mianshen" and reason != "mianshen_missing_data":
+            raise where.error("reason", f"the document says 免申即享 for {article} (「{by_document[1]}」): the reason "
+                                        "is mianshen_missing_data, with missing_data naming what the registry lacks")
+        if reason == "mianshen_missing_data" and (ground != "document_mianshen" or not missing):
+            raise where.error("missing_data", "mianshen_missing_data is for a sentence the document's 免申即享 "
+                                              "sentence covers, and names the missing data")
+        quote = str(_require(entry, "quote", where)).strip()
+        sentences.append(UnautomatedSentence(document.document_id, article, quote, reason, ground, missing,
+                                             entry.get("note")))
     return sentences
 
 
@@ -468,4 +422,3 @@ def read_catalog(folder: Path = settings.POLICY_DIR) -> Catalog:
                 f"({a.stacking_group!r} vs {b.stacking_group!r}); declare how they stack"
             )
     return catalog
-

@@ -5,11 +5,22 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from registry.catalog.read import AUTOMATIC_GROUNDS, UNAUTOMATED_REASONS, Catalog, Clause, overlapping_pairs
-from registry.core import vocabulary
+from registry.catalog import amount_rules
+from registry.catalog.model import (
+    AUTOMATIC_GROUNDS,
+    CAP_PER,
+    EFFECTIVE_FROM_BASES,
+    REPEAT_PER,
+    SENTENCE_GROUNDS,
+    UNAUTOMATED_REASONS,
+    Catalog,
+    Clause,
+)
+from registry.catalog.read import overlapping_pairs
+from registry.core import terms, vocabulary
 
-LEVEL_TERMS = {"national": "国家级", "provincial": "省级", "municipal": "市级"}
-SCALE_TERMS = {"above": "规上", "below": "规下"}
+LEVEL_TERMS = terms.labels(terms.LEVEL)
+SCALE_TERMS = terms.labels(terms.SCALE)
 EVENT_TERMS = {t.name: t.term for t in vocabulary.EVENT_TYPES}
 
 
@@ -20,28 +31,28 @@ def _yuan(value: Decimal | None) -> str:
     return f"{wan:g}万元" if value >= 10000 else f"{value:g}元"
 
 
+def _text_of(value: object) -> str:
+    if isinstance(value, Decimal):
+        return f"{value:g}"
+    return "" if value is None else str(value)
+
+
 def amount_text(clause: Clause) -> str:
-    rule = clause.amount_rule
-    prefix = "不超过" if clause.percent_is_cap else ""
-    cap = f"，单笔最高{_yuan(clause.cap_yuan)}" if clause.cap_yuan else ""
-    if rule == "fixed":
-        text = _yuan(clause.amount_yuan)
-    elif rule == "up_to":
-        text = f"不超过{_yuan(clause.amount_yuan)}（按上限计）"
-    elif rule == "percent_of_trigger":
-        text = f"事项金额的{prefix}{clause.percent:g}%"
-    elif rule == "percent_of_related":
-        program = f"[{clause.related_program}]" if clause.related_program else ""
-        text = f"{EVENT_TERMS[clause.related_event_type or '']}{program}的{prefix}{clause.percent:g}%"
-    elif rule == "revenue_growth":
-        text = f"纳统后次年营收增长≥{clause.min_growth_percent:g}%时{_yuan(clause.amount_yuan)}"
-    elif rule == "contribution":
-        text = (f"存量每{_yuan(clause.stock_unit_yuan)}奖{_yuan(clause.stock_unit_award_yuan)}，"
-                f"增量每{_yuan(clause.increase_unit_yuan)}奖{_yuan(clause.increase_unit_award_yuan)}")
-    else:
-        text = f"每家在孵企业{_yuan(clause.amount_yuan)}"
-    annual = f"，每年每家最高{_yuan(clause.annual_cap_yuan)}" if clause.annual_cap_yuan else ""
-    return text + cap + annual
+    """The amount as the catalog page shows it: the rule's own text (registry.catalog.amount_rules), then its caps."""
+    rule = amount_rules.RULES[clause.amount_rule]
+    values: dict[str, str] = {}
+    for param in rule.params:
+        for column, _ in param.columns():
+            value = clause.param(column)
+            values[param.key if len(param.columns()) == 1 else column] = (
+                _yuan(value) if param.kind == "yuan" else _text_of(value))
+    values["up_to"] = "不超过" if clause.param("percent_is_cap") else ""
+    if "related" in {p.key for p in rule.params}:
+        program = clause.param("related_program")
+        values["related"] = EVENT_TERMS[clause.param("related_event_type")] + (f"[{program}]" if program else "")
+    text = rule.describe_zh.format(**values)
+    caps = "".join(f"，{CAP_PER[cap.per]}最高{_yuan(cap.yuan)}" for cap in clause.caps)
+    return text + caps
 
 
 def trigger_text(clause: Clause) -> str:
@@ -61,6 +72,8 @@ def conditions_text(clause: Clause) -> str:
         parts.append(f"行业范围 {clause.industry_scope}")
     if clause.min_tier:
         parts.append(f"持有{EVENT_TERMS[clause.min_tier]}及以上")
+    if clause.holds_any:
+        parts.append("持有" + "或".join(EVENT_TERMS[t] for t in clause.holds_any))
     if clause.rank_at_most is not None:
         parts.append(f"前{clause.rank_at_most}名")
     if clause.rank_above is not None:
@@ -82,7 +95,7 @@ def policies_text(catalog: Catalog) -> str:
                    f"{doc.effective_from} ~ {doc.effective_to}]")
         for clause in (c for c in catalog.clauses if c.document_id == doc.document_id):
             out.append(f"  {clause.clause_id}  {clause.article}  {amount_text(clause)}  "
-                       f"-> {AUTOMATIC_GROUNDS[clause.automatic_ground]}")
+                       f"[{REPEAT_PER[clause.repeat_per]}]  -> {AUTOMATIC_GROUNDS[clause.automatic_ground]}")
     return "\n".join(out)
 
 
@@ -107,21 +120,32 @@ def catalog_page(catalog: Catalog) -> str:
         status = "征求意见稿（草案，照算并在清单标注）" if doc.status == "draft" else "正式施行"
         out += [f"## {doc.title}", "",
                 f"- 文号：{doc.doc_number or '无'}；发文：{doc.issuer}；城市：{doc.city}；状态：{status}",
-                f"- 有效期：{doc.effective_from} 至 {doc.effective_to}"]
+                f"- 有效期：{doc.effective_from} 至 {doc.effective_to}"
+                f"（施行日依据：{EFFECTIVE_FROM_BASES[doc.effective_from_basis]}）"]
+        for sentence in doc.mianshen:
+            excepted = f"，除{'、'.join(sentence.excepts)}" if sentence.excepts else ""
+            out.append(f"- 免申即享：「{sentence.quote}」（适用于{'、'.join(sentence.covers)}{excepted}）")
+        if doc.defers_quote:
+            out.append(f"- 现行政策：「{doc.defers_quote}」")
         if doc.reading:
             out.append(f"- 解读：{_cell(doc.reading)}")
-        out += ["", "| 条款 | 原文 | 触发 | 条件 | 金额 | 叠加组 | 可重复 | 清单依据 | 解读 |",
+        caps = [cap for cap in catalog.annual_caps if cap.source_file == doc.source_file]
+        for cap in caps:
+            out.append(f"- 共用上限 `{cap.cap_group}`：{CAP_PER[cap.per]}合计最高{_yuan(cap.yuan)}"
+                       f"（{'、'.join(cap.clause_ids)}）「{_cell(cap.quote)}」")
+        out += ["", "| 条款 | 原文 | 触发 | 条件 | 金额与上限 | 叠加组 | 每…一次 | 清单依据 | 解读 |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for c in (c for c in catalog.clauses if c.document_id == doc.document_id):
             out.append(f"| {c.article}<br>`{c.clause_id}` | {_cell(c.quote)} | {trigger_text(c)} | "
                        f"{conditions_text(c)} | {amount_text(c)} | {c.stacking_group or ''} | "
-                       f"{'是' if c.repeatable else '否'} | {AUTOMATIC_GROUNDS[c.automatic_ground]} | "
+                       f"`{c.repeat_per}` {REPEAT_PER[c.repeat_per]} | {AUTOMATIC_GROUNDS[c.automatic_ground]} | "
                        f"{_cell(c.reading)} |")
         sentences = [u for u in catalog.unautomated if u.document_id == doc.document_id]
         if sentences:
             out += ["", "非事件触发的奖励条款（不进入自动清单）：", "",
-                    "| 条款 | 原文 | 原因 | 说明 |", "|---|---|---|---|"]
-            out += [f"| {u.article} | {_cell(u.quote)} | {UNAUTOMATED_REASONS[u.reason]} | {_cell(u.note)} |"
+                    "| 条款 | 原文 | 免申即享依据 | 原因 | 缺少的数据 | 说明 |", "|---|---|---|---|---|---|"]
+            out += [f"| {u.article} | {_cell(u.quote)} | {SENTENCE_GROUNDS[u.ground]} | "
+                    f"{UNAUTOMATED_REASONS[u.reason]} | {_cell(u.missing_data)} | {_cell(u.note)} |"
                     for u in sentences]
         out.append("")
     out += ["## 同一事件可触发的条款对（叠加报告）", "", *overlap_lines(catalog), ""]

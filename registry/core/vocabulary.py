@@ -63,3 +63,43 @@ LEVELS: dict[str, str] = {
 EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in EVENT_TYPES)
 EVENT_KINDS: dict[str, str] = {t.name: t.kind for t in EVENT_TYPES}
 TIER_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPES if t.tier_rank is not None)
+
+# The closed vocabularies of `program`: the texts the catalog matches on (design.md). An event type
+# listed here takes one of its programs (a row with another is quarantined, naming these); one in
+# FREE_TEXT_PROGRAMS takes any text the catalog only tells apart (a product's, a centre's name);
+# any other type takes no program.
+PROGRAMS: dict[str, dict[str, str]] = {
+    "provincial_grant": {
+        "rd_investment": "省级企业研发投入奖补",
+        "first_set_equipment": "福建省首台（套）重大技术装备专项资金补助",
+        "key_research": "省重点科研任务实际到账补助资金",
+        "little_giant": "省级财政对国家专精特新“小巨人”企业的奖励",
+        "digital_benchmark": "省级对新入选省级数智化标杆企业的奖励",
+        "digital_benchmark_national": "省级对国家级智改数转标杆案例、国家高标准数字园区等项目的奖励",
+        "srdi_provincial": "省级专精特新中小企业奖励",
+        "single_champion": "制造业单项冠军企业奖励",
+    },
+    "national_grant": {
+        "key_research": "国家重点科研任务实际到账补助资金",
+        "little_giant": "中央财政支持专精特新“小巨人”企业资金",
+        "digital_benchmark_national": "国家对标杆案例、数字园区项目的奖励",
+        "first_set_equipment": "国家首台（套）支持资金",
+    },
+    "software_ranking": {
+        "software_revenue_top100": "中国软件业务收入前百家（中国软件行业协会）",
+        "software_competitiveness_top100": "软件和信息技术服务综合竞争力百强（中国电子信息行业联合会）",
+        "internet_top100": "中国互联网企业100强（中国互联网协会）",
+    },
+    "incubator_assessment": {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"},
+}
+FREE_TEXT_PROGRAMS: frozenset[str] = frozenset({
+    "product_security_evaluation",  # the evaluated product (名称及版本)
+    "mfg_innovation_center",  # the centre's name: a lead unit may lead several
+    "digital_benchmark",  # the project or case's name
+})
+
+
+def programs_of(event_type: str) -> frozenset[str] | None:
+    """The programs `event_type` may carry, or None when its program is free text or it takes none."""
+    found = PROGRAMS.get(event_type)
+    return frozenset(found) if found is not None else None

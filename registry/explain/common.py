@@ -14,23 +14,16 @@ from typing import Any
 
 import duckdb
 
+from registry.core import terms
 from registry.core.errors import DatabaseBusy
 from registry.ledger import snapshot
 from registry.publish.exports import CITY_LABELS
 from registry.store import db as registry_db
 
-KIND_TERMS = {"award": "奖励", "reversal": "冲销"}
-STATUS_TERMS = {
-    "payable": "应兑付", "superseded": "被同组更高奖励取代（就高不重复）", "already_granted": "已享受过（不可重复）",
-    "awaiting_grant": "等待上级奖补到账", "awaiting_data": "等待所需数据", "needs_application": "需申报",
-    "revoked": "认定已被撤销", "cap_reached": "已达年度上限",
-}
-STATUS_TERMS_EN = {
-    "payable": "payable", "superseded": "superseded by a higher award of its group (就高不重复)",
-    "already_granted": "already granted (not repeatable)", "awaiting_grant": "waiting for the grant to be paid",
-    "awaiting_data": "waiting for data", "needs_application": "needs an application",
-    "revoked": "the designation was revoked", "cap_reached": "yearly cap reached",
-}
+KIND_TERMS = terms.labels(terms.KIND, "zh")
+KIND_TERMS_EN = terms.labels(terms.KIND, "en")
+STATUS_TERMS = terms.labels(terms.STATUS, "zh")
+STATUS_TERMS_EN = terms.labels(terms.STATUS, "en")
 ROLE_TERMS = {"trigger": ("触发事实", "trigger"), "base": ("计算基数", "base of the amount"),
               "report": ("年报数据", "annual report"), "revocation": ("撤销", "revocation"),
               "retraction": ("来源撤回", "retraction")}
@@ -55,11 +48,9 @@ TEXT = {
         "held": "异议暂缓中：{reason}（{actor}，{at} UTC）", "not_held": "无异议暂缓",
         "hold_row": "  {at} UTC {action}：{reason}（{actor}）", "hold": "异议暂缓", "release": "解除暂缓",
         "from_snapshot": "（实时库正在写入，以下读自审计快照 {path}）",
-        "fixed": "定额 {yuan} 元", "up_to": "不超过 {yuan} 元，按上限计 {yuan} 元",
-        "percent": "{base} 元（{base_what}）× {percent}% = {raw} 元{cap}",
         "cap": "，封顶 {cap} 元", "other": "按“{rule}”规则计算：基数 {base}，应享 {amount} 元",
         "awaiting": "计算所需数据尚未到位，暂无金额", "pro_rata": "；年度预算不足，按比例可付 {payable} 元",
-        "base_sum": "依据事实合计", "scale_above": "规上", "scale_below": "规下",
+        "base_sum": "依据事实合计",
     },
     "en": {
         "head": "Entitlement {eid} (models as of {as_of})",
@@ -81,15 +72,12 @@ TEXT = {
         "confirmed": "notice ended, confirmed {on}", "held": "held by an objection: {reason} ({actor}, {at} UTC)",
         "not_held": "not held", "hold_row": "  {at} UTC {action}: {reason} ({actor})", "hold": "hold",
         "release": "release", "from_snapshot": "(the live database is being written; read from the snapshot {path})",
-        "fixed": "fixed {yuan} yuan", "up_to": "up to {yuan} yuan, planned at {yuan} yuan",
-        "percent": "{base} yuan ({base_what}) x {percent}% = {raw} yuan{cap}", "cap": ", capped at {cap} yuan",
+        "cap": ", capped at {cap} yuan",
         "other": "rule '{rule}': base {base}, entitled {amount} yuan",
         "awaiting": "the data the amount needs has not arrived: no amount yet",
         "pro_rata": "; yearly budget short: {payable} yuan payable pro rata", "base_sum": "sum of the base facts",
-        "scale_above": "above designated size", "scale_below": "below designated size",
     },
 }
-KIND_TERMS_EN = {"award": "award", "reversal": "reversal"}
 
 
 @contextmanager

@@ -5,12 +5,15 @@ retracted) is explained from the ledger, which keeps every line and its facts.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from registry.catalog import amount_rules
+from registry.core import terms
 from registry.core.errors import NotFound
 from registry.explain.common import (
     KIND_TERMS,
@@ -30,26 +33,38 @@ from registry.explain.common import (
 from registry.ledger import append as ledger
 
 
-def _arithmetic(t: dict[str, str], ent: dict[str, Any], clause: dict[str, Any],
+class _Blank(dict):
+    """Template values; a key the rule's template names but the clause does not carry reads as '—'."""
+
+    def __missing__(self, key: str) -> str:
+        return "—"
+
+
+def _arithmetic(t: dict[str, str], lang: str, ent: dict[str, Any], clause: dict[str, Any],
                 events: list[dict[str, Any]]) -> str:
-    rule, amount = ent.get("amount_rule"), ent.get("entitled_amount")
+    """The arithmetic in words, from the rule's own template (registry.catalog.amount_rules)."""
+    rule, amount = amount_rules.RULES.get(ent.get("amount_rule") or ""), ent.get("entitled_amount")
     if amount is None:
         text = t["awaiting"]
-    elif rule == "fixed":
-        text = t["fixed"].format(yuan=money(clause.get("amount_yuan") or amount))
-    elif rule == "up_to":
-        text = t["up_to"].format(yuan=money(clause.get("amount_yuan") or amount))
-    elif rule in ("percent_of_related", "percent_of_trigger") and ent.get("base_amount") is not None:
-        base, percent = Decimal(ent["base_amount"]), Decimal(clause.get("percent") or 0)
-        bases = [e for e in events if e["role"] == "base" and e["amount"] is not None and not e["earlier"]]
-        what = " + ".join(money(e["amount"]) for e in bases) if len(bases) > 1 else \
-            (f"{bases[0]['program'] or ''} {bases[0]['effective_date']}" if bases else t["base_sum"])
-        raw = (base * percent / 100).quantize(Decimal("0.01"))
-        cap = t["cap"].format(cap=money(amount)) if raw != Decimal(amount) else ""
-        text = t["percent"].format(base=money(base), base_what=what, percent=f"{percent.normalize():f}",
-                                   raw=money(raw), cap=cap)
+    elif rule is None:
+        text = t["other"].format(rule=ent.get("amount_rule"), base=money(ent.get("base_amount")), amount=money(amount))
     else:
-        text = t["other"].format(rule=rule, base=money(ent.get("base_amount")), amount=money(amount))
+        params = json.loads(clause.get("amount_parameters") or "{}")
+        values = _Blank({key: money(value) if key.endswith("yuan") else value for key, value in params.items()})
+        values.update(yuan=money(params.get("amount_yuan") or amount), amount=money(amount),
+                      label=rule.label(lang), base=money(ent.get("base_amount")), cap="")
+        for key in ("min_growth_percent", "percent"):
+            if params.get(key) is not None:
+                values[key] = f"{Decimal(params[key]).normalize():f}"
+        if ent.get("base_amount") is not None and params.get("percent") is not None:
+            base, percent = Decimal(ent["base_amount"]), Decimal(params["percent"])
+            bases = [e for e in events if e["role"] == "base" and e["amount"] is not None and not e["earlier"]]
+            values["base_what"] = " + ".join(money(e["amount"]) for e in bases) if len(bases) > 1 else \
+                (f"{bases[0]['program'] or ''} {bases[0]['effective_date']}" if bases else t["base_sum"])
+            raw = (base * percent / 100).quantize(Decimal("0.01"))
+            values["raw"] = money(raw)
+            values["cap"] = t["cap"].format(cap=money(amount)) if raw != Decimal(amount) else ""
+        text = (rule.explain_zh if lang == "zh" else rule.explain_en).format_map(values)
     payable = ent.get("payable_amount")
     if ent.get("status") == "payable" and payable is not None and amount is not None and payable < amount:
         text += t["pro_rata"].format(payable=money(payable))
@@ -128,8 +143,8 @@ def explain_entitlement(db: Path, entitlement_id: str, lang: str = "zh") -> str:
     out += [t["facts"], *fact_lines(t, lang, events)]
     if ent:
         if ent.get("scale_status"):
-            out.append(t["scale"].format(scale=t.get(f"scale_{ent['scale_status']}", ent["scale_status"])))
-        out.append(t["arith"].format(text=_arithmetic(t, ent, clause, events)))
+            out.append(t["scale"].format(scale=terms.label(terms.SCALE, ent["scale_status"], lang)))
+        out.append(t["arith"].format(text=_arithmetic(t, lang, ent, clause, events)))
         statuses = STATUS_TERMS if lang == "zh" else STATUS_TERMS_EN
         out.append(t["status"].format(status=statuses.get(ent["status"], ent["status"])))
         if len(rivals) > 1:

@@ -42,23 +42,10 @@ FIRM_TEXT = {
 
 
 def _tiers(con: duckdb.DuckDBPyConnection, uscc: str, lang: str) -> list[tuple[Any, str]]:
-    """The firm's tier after each change: the highest tier among the designations valid that day."""
-    rows = con.execute(
-        """with spells as (select * from intermediate.int_designation_spells where uscc = ? and tier_rank is not null),
-                points as (select valid_from as day from spells union select valid_to from spells
-                           where valid_to is not null)
-           select p.day, max(s.tier_rank) as rank
-           from points as p
-           left join spells as s on s.valid_from <= p.day and (s.valid_to is null or s.valid_to > p.day)
-           group by p.day order by p.day""", [uscc]).fetchall()
-    names = dict(con.execute("select tier_rank, case when ? = 'zh' then term else event_type end "
-                             "from reference.event_types where tier_rank is not null", [lang]).fetchall())
-    out, last = [], object()
-    for day, rank in rows:
-        if rank != last:
-            out.append((day, names.get(rank, "—") if rank is not None else "—"))
-            last = rank
-    return out
+    """The firm's tier after each change (marts.fct_firm_tier_history: the models' own periods)."""
+    rows = con.execute("select valid_from, tier_rank, case when ? = 'zh' then tier_term else tier end "
+                       "from marts.fct_firm_tier_history where uscc = ? order by valid_from", [lang, uscc]).fetchall()
+    return [(day, term if rank is not None else "—") for day, rank, term in rows]
 
 
 def firm_timeline(db: Path, uscc: str, lang: str = "zh") -> str:
@@ -75,7 +62,7 @@ def firm_timeline(db: Path, uscc: str, lang: str = "zh") -> str:
                                left join reference.levels as lv using (level)
                                left join raw.loads as ld using (load_id)
                                where e.uscc = ? order by e.effective_date, e.event_type, e.row_number""", [uscc])
-        tiers = _tiers(con, uscc, lang) if has_table(con, "intermediate", "int_designation_spells") else []
+        tiers = _tiers(con, uscc, lang) if has_table(con, "marts", "fct_firm_tier_history") else []
         status = fetch_one(con, "select s.*, b.as_of_date from marts.fct_firm_status as s "
                            "cross join marts.build_info as b where s.uscc = ?", [uscc]) \
             if has_table(con, "marts", "fct_firm_status") else None

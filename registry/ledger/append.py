@@ -170,14 +170,7 @@ listed as (
     group by entitlement_id
 ),
 retracted as (
-    select t.event_id, min(r.event_id) as retraction_event_id
-    from staging.stg_registry__events as t
-    join staging.stg_registry__events as r
-      on r.action = 'retracted' and r.uscc = t.uscc and r.event_type = t.event_type
-     and coalesce(r.level, '') = coalesce(t.level, '') and r.effective_date = t.effective_date
-    where t.action <> 'retracted'
-      and r.effective_date <= ? and coalesce(r.published_date, r.effective_date) <= ?
-    group by t.event_id
+    select event_id, retraction_event_id from marts.fct_event_retractions
 )
 select
     coalesce(t.entitlement_id, l.entitlement_id) as entitlement_id,
@@ -232,7 +225,7 @@ def plan(con: duckdb.DuckDBPyConnection, list_date: dt.date) -> list[dict[str, A
     dicts of Line fields without seq and rule version, plus what the night needs to record."""
     check_models_built_for(con, list_date)
     versions = clause_versions(con)
-    cursor = con.execute(PLAN_SQL.format(target=TARGET_SQL), [list_date, list_date, list_date])
+    cursor = con.execute(PLAN_SQL.format(target=TARGET_SQL), [list_date])
     names = [d[0] for d in cursor.description]
     planned = []
     for values in cursor.fetchall():

@@ -27,19 +27,15 @@ from pathlib import Path
 
 import duckdb
 
+from registry.catalog import amount_rules
+from registry.core import terms
 from registry.core.errors import RegistryError
 from registry.ledger import append as ledger
 from registry.ledger.append import Line
 from registry.ledger.holds import held_now
 from registry.publish import reports
 
-KIND_LABELS = {"award": "奖励", "reversal": "冲销"}
 CITY_LABELS = {"fuzhou": "福州市", "xiamen": "厦门市", "hangzhou": "杭州市"}
-RULE_LABELS = {
-    "fixed": "定额", "up_to": "上限（不超过）", "percent_of_related": "按相关奖补/数额比例",
-    "percent_of_trigger": "按事项金额比例", "revenue_growth": "定额（增长达标）", "contribution": "按综合经济贡献计算",
-    "per_incubated_hitech": "按在孵企业数计",
-}
 READ_ONLY = 0o444
 
 LIST_HEADER = ("序号", "清单日期", "统一社会信用代码", "企业名称", "所在城市", "政策文件", "条款", "条款编号",
@@ -88,7 +84,7 @@ def read_night(con: duckdb.DuckDBPyConnection, list_date: dt.date) -> Night:
 
 def rule_label(line: Line) -> str:
     capped = line.is_cap and line.amount_rule != "up_to"
-    return RULE_LABELS.get(line.amount_rule or "", line.amount_rule or "") + ("，已封顶" if capped else "")
+    return amount_rules.label(line.amount_rule) + ("，已封顶" if capped else "")
 
 
 def _yuan(value: Decimal | None) -> str:
@@ -102,7 +98,7 @@ def notice_label(night: Night, line: Line) -> str:
 def list_rows(night: Night) -> list[tuple[str, ...]]:
     return [
         (str(i), line.list_date.isoformat(), line.uscc, line.firm_name or "", CITY_LABELS.get(line.city or "", ""),
-         line.document_title, line.article, line.clause_id, KIND_LABELS[line.kind], _yuan(line.amount),
+         line.document_title, line.article, line.clause_id, terms.label(terms.KIND, line.kind), _yuan(line.amount),
          _yuan(line.entitled_amount), rule_label(line), "征求意见稿（草案）" if line.is_draft else "正式",
          line.entitlement_id, line.reason, _yuan(line.payable_amount), line.line_id, line.original_line_id or "",
          line.reason_code, notice_label(night, line))

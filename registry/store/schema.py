@@ -92,6 +92,12 @@ create or replace table reference.event_types (
 );
 create or replace table reference.actions (action varchar primary key, term varchar not null);
 create or replace table reference.levels (level varchar primary key, term varchar not null);
+create or replace table reference.programs (
+    event_type     varchar not null,
+    program        varchar not null,
+    term           varchar not null,
+    primary key (event_type, program)
+);
 """
 
 
@@ -104,6 +110,8 @@ def write_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.executemany("insert into reference.actions values (?, ?)", list(vocabulary.ACTIONS.items()))
     con.executemany("insert into reference.levels values (?, ?)", list(vocabulary.LEVELS.items()))
+    con.executemany("insert into reference.programs values (?, ?, ?)",
+                    [(t, p, term) for t, programs in vocabulary.PROGRAMS.items() for p, term in programs.items()])
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:

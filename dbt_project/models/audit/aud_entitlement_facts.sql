@@ -1,8 +1,9 @@
 -- The events behind each entitlement of the night, by role:
 --   trigger     the event that fires the clause;
---   base        for percent_of_related, the related facts summed into the base
---               (int_entitlement_related_facts, the same rows int_entitlement_amounts sums);
---   report      for revenue_growth / contribution, the annual reports of the years compared;
+--   base        for percent_of_related, the grant or figure matched with the trigger
+--               (int_entitlement_facts, the same rows int_entitlement_amounts sums);
+--   report      for revenue_growth / contribution, the annual reports of the years compared
+--               (int_entitlement_facts);
 --   revocation  for a revoked entitlement, the revocation that ended its designation.
 -- The ledger freezes these with every line it writes (ledger.line_facts), so the trail of a
 -- line survives later corrections of the data.
@@ -24,24 +25,13 @@ triggers as (
     from entitlements
 ),
 
-bases as (
-    select e.entitlement_id, f.related_event_id as event_id, 'base' as role
+rule_facts as (
+    -- the facts the amount rule rests on (int_entitlement_facts: the base grant or figure, the
+    -- annual reports compared), the same rows int_entitlement_amounts reads
+    select e.entitlement_id, f.event_id, f.role
     from entitlements as e
-    inner join {{ ref('int_entitlement_related_facts') }} as f
+    inner join {{ ref('int_entitlement_facts') }} as f
         on f.clause_id = e.clause_id and f.trigger_event_id = e.trigger_event_id and f.uscc = e.uscc
-    where e.amount_rule = 'percent_of_related'
-),
-
-reports as (
-    select e.entitlement_id, a.report_event_id as event_id, 'report' as role
-    from entitlements as e
-    inner join {{ ref('int_annual_reports') }} as a
-        on
-            a.uscc = e.uscc
-            and (
-                (e.amount_rule = 'contribution' and a.fiscal_year in (e.award_year - 1, e.award_year))
-                or (e.amount_rule = 'revenue_growth' and a.fiscal_year in (e.award_year, e.award_year + 1))
-            )
 ),
 
 revocations as (
@@ -60,8 +50,6 @@ revocations as (
 
 select * from triggers
 union
-select * from bases
-union
-select * from reports
+select * from rule_facts
 union
 select * from revocations

@@ -6,7 +6,11 @@
 --   industry scope: from the firm's industry code; min_tier: the 梯度 tier held that day;
 --   rank_at_most / rank_above: the published rank; min_amount_yuan: the fact's own amount
 --     (e.g. 技改投资额 >= 100万); within_years_after_scale_up: the fact's year is the 升规 year
---     or at most N years after.
+--     or at most N years after; holds_any: one of the named designations is valid that day;
+--   新认定 (always, for a `granted` designation or status): the row is not a republication. A
+--     granted row that ends a spell of the same designation still valid (int_designation_spells
+--     end_event_id) continues that designation; for a clause that repeats per project, a row whose
+--     document_ref an earlier row of the same designation already carried is the same project.
 with triggers as (
     select
         t.*,
@@ -19,11 +23,54 @@ with triggers as (
         c.min_amount_yuan,
         c.within_years_after_scale_up,
         c.trigger_program as clause_program,
-        tiers.tier_rank as min_tier_rank
+        c.repeat_per,
+        tiers.tier_rank as min_tier_rank,
+        et.kind as trigger_kind
     from {{ ref('int_clause_triggers') }} as t
     inner join {{ ref('stg_policy__clauses') }} as c on c.clause_id = t.clause_id
     left join {{ ref('stg_reference__event_types') }} as tiers on tiers.event_type = c.min_tier
+    left join {{ ref('stg_reference__event_types') }} as et on et.event_type = t.trigger_event_type
     where {{ changed_firms_only('t.uscc') }}
+),
+
+-- the designation a granted trigger merely republishes: the spell it ends while still valid
+-- (designations told apart by type, level and program), or, for a clause that repeats per
+-- project, an earlier row of the same designation with the same document_ref
+republished as (
+    select
+        t.clause_id,
+        t.trigger_event_id,
+        min(s.valid_from) as held_since
+    from triggers as t
+    inner join {{ ref('int_designation_spells') }} as s
+        on s.uscc = t.uscc and s.end_event_id = t.trigger_event_id and s.end_reason = 'granted'
+    where
+        t.trigger_action = 'granted'
+        and t.trigger_kind in ('designation', 'status')
+        and t.repeat_per not in ('project', 'project_year')
+    group by t.clause_id, t.trigger_event_id
+    union all
+    select
+        t.clause_id,
+        t.trigger_event_id,
+        min(earlier.effective_date) as held_since
+    from triggers as t
+    inner join {{ ref('int_events_in_force') }} as earlier
+        on
+            earlier.uscc = t.uscc
+            and earlier.event_type = t.trigger_event_type
+            and coalesce(earlier.level, '') = coalesce(t.trigger_level, '')
+            and earlier.document_ref = t.trigger_document_ref
+            and earlier.action in ('granted', 'renewed')
+            and (
+                earlier.effective_date < t.trigger_date
+                or (earlier.effective_date = t.trigger_date and earlier.event_id < t.trigger_event_id)
+            )
+    where
+        t.trigger_action = 'granted'
+        and t.trigger_kind in ('designation', 'status')
+        and t.repeat_per in ('project', 'project_year')
+    group by t.clause_id, t.trigger_event_id
 ),
 
 first_scale_up as (
@@ -73,9 +120,19 @@ evaluated as (
                 and s.tier_rank >= t.min_tier_rank
                 and {{ spell_valid_on('t.trigger_date') }}
         ) as holds_min_tier,
+        not exists (select 1 from {{ ref('stg_policy__clause_holds_any') }} as h where h.clause_id = t.clause_id)
+        or exists (
+            select 1
+            from {{ ref('stg_policy__clause_holds_any') }} as h
+            inner join {{ ref('int_designation_spells') }} as s
+                on s.event_type = h.event_type and s.uscc = t.uscc and {{ spell_valid_on('t.trigger_date') }}
+            where h.clause_id = t.clause_id
+        ) as holds_any_required,
+        rp.held_since as republishes_since,
         su.scale_up_year
     from triggers as t
     left join first_scale_up as su on su.uscc = t.uscc
+    left join republished as rp on rp.clause_id = t.clause_id and rp.trigger_event_id = t.trigger_event_id
 ),
 
 checked as (
@@ -103,6 +160,8 @@ select
     trigger_level,
     trigger_action,
     trigger_program,
+    trigger_document_ref,
+    trigger_fiscal_year,
     trigger_date,
     trigger_year,
     trigger_amount,
@@ -110,16 +169,19 @@ select
     is_first_time,
     scale_status,
     is_in_scope,
-    ok_first_time and ok_scale and is_in_scope and holds_min_tier and ok_rank_at_most and ok_rank_above
-    and ok_min_amount and ok_scale_up_years as conditions_met,
+    ok_first_time and ok_scale and is_in_scope and holds_min_tier and holds_any_required and ok_rank_at_most
+    and ok_rank_above and ok_min_amount and ok_scale_up_years and republishes_since is null as conditions_met,
     nullif(concat_ws('; ',
         case when not ok_first_time then '非首次认定' end,
         case when not ok_scale
             then '认定日规模状态为' || case scale_status when 'above' then '规上' else '规下' end end,
         case when not is_in_scope then '行业不在适用范围（' || industry_scope || '）' end,
         case when not holds_min_tier then '当日未持有' || min_tier || '及以上梯度' end,
+        case when not holds_any_required then '当日未持有条款要求的认定' end,
+        case when republishes_since is not null
+            then '非新认定：同一认定自' || cast(republishes_since as {{ dbt.type_string() }}) || '起已持有（再次发布）' end,
         case when not (ok_rank_at_most and ok_rank_above) then '名次不在本条款范围' end,
         case when not ok_min_amount then '金额未达门槛' end,
-        case when not ok_scale_up_years then '不在升规当年及之后' || cast(within_years_after_scale_up as varchar) || '年内' end
+        case when not ok_scale_up_years then '不在升规当年及之后' || cast(within_years_after_scale_up as {{ dbt.type_string() }}) || '年内' end
     ), '') as unmet_conditions
 from checked

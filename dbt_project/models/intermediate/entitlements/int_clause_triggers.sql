@@ -11,6 +11,8 @@ select
     e.level as trigger_level,
     e.action as trigger_action,
     e.program as trigger_program,
+    e.document_ref as trigger_document_ref,
+    e.fiscal_year as trigger_fiscal_year,
     e.effective_date as trigger_date,
     e.amount as trigger_amount,
     e.rank as trigger_rank,

@@ -1,6 +1,7 @@
 -- Every triggered clause, its conditions and its amount, in one shape: the input of the
 -- stacking, repeat and cap decisions. Rows whose conditions fail are kept (conditions_met
--- false, with the reasons) so an auditor can see why a firm was not paid.
+-- false, with the reasons) so an auditor can see why a firm was not paid. repeat_key is what the
+-- clause pays at most once for (its repeat_per, macros/rules/repeat_key.sql) among the firm's rows.
 select
     k.clause_id,
     k.document_id,
@@ -12,6 +13,7 @@ select
     k.trigger_level,
     k.trigger_action,
     k.trigger_program,
+    k.trigger_document_ref,
     k.trigger_date,
     k.trigger_year,
     k.trigger_amount,
@@ -25,7 +27,8 @@ select
     a.base_amount,
     a.entitled_amount,
     coalesce(a.is_cap, c.amount_rule = 'up_to' or c.percent_is_cap) as is_cap,
-    cast(null as varchar) as beneficiary_of_uscc
+    cast(null as {{ dbt.type_string() }}) as beneficiary_of_uscc,
+    {{ repeat_key('c.repeat_per', 'k', 'null') }} as repeat_key
 from {{ ref('int_clause_conditions') }} as k
 inner join {{ ref('stg_policy__clauses') }} as c on c.clause_id = k.clause_id
 left join {{ ref('int_entitlement_amounts') }} as a
@@ -36,8 +39,8 @@ union all
 
 select
     clause_id, document_id, trigger_event_id, uscc, firm_name, city, trigger_event_type, trigger_level,
-    trigger_action, trigger_program, trigger_date, trigger_year, trigger_amount, trigger_rank, is_first_time,
-    scale_status, is_in_scope, conditions_met, unmet_conditions, amount_rule, base_amount, entitled_amount,
-    is_cap, beneficiary_of_uscc
+    trigger_action, trigger_program, trigger_document_ref, trigger_date, trigger_year, trigger_amount,
+    trigger_rank, is_first_time, scale_status, is_in_scope, conditions_met, unmet_conditions, amount_rule,
+    base_amount, entitled_amount, is_cap, beneficiary_of_uscc, beneficiary_of_uscc as repeat_key
 from {{ ref('int_incubator_hitech_awards') }}
 where {{ changed_firms_only('uscc') }}

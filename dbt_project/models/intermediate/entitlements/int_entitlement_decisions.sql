@@ -1,6 +1,7 @@
 -- Which qualified candidates compete for payment, in order:
---   1. 不可重复享受: a non-repeatable clause pays a firm once, on its earliest qualifying,
---      unrevoked trigger (a later one is already_granted);
+--   1. what the clause repeats over (repeat_per, int_entitlement_candidates.repeat_key): a clause
+--      pays each key once, on its earliest qualifying, unrevoked trigger (a later one is
+--      already_granted): once per firm, per product, per project, per fiscal year ...;
 --   2. an award whose designation was later revoked loses its ground (revoked);
 --   3. an award whose amount waits for data (a grant, an annual report) is awaiting_data;
 --   4. 就高不重复: among the clauses of one stacking group fired by the same event, the
@@ -10,6 +11,7 @@ with qualified as (
     select
         c.*,
         cl.stacking_group,
+        cl.repeat_per,
         cl.repeatable,
         cl.on_automatic_list,
         cl.automatic_ground,
@@ -28,7 +30,7 @@ numbered as (
         *,
         case when not is_revoked then
             row_number() over (
-                partition by clause_id, uscc, is_revoked
+                partition by clause_id, uscc, repeat_key, is_revoked
                 order by trigger_date, trigger_event_id
             )
         end as occurrence
@@ -38,7 +40,7 @@ numbered as (
 eligible as (
     select
         *,
-        (repeatable or coalesce(occurrence, 1) = 1) as is_first_occurrence,
+        coalesce(occurrence, 1) = 1 as is_first_occurrence,
         not is_revoked and entitled_amount is not null as is_rankable
     from numbered
 )

@@ -1,78 +1,12 @@
--- Validity spells of designations and statuses (per firm, type, level and program, so two
--- evaluated products or two rankings do not end each other's spells): each grant or renewal starts a spell that
--- lasts until the next event on the same designation (renewal, revocation, expiry) or until
--- its validity period runs out (3 years for 高企 and the 梯度 tiers, open-ended otherwise).
--- valid_to is exclusive; null means open-ended. end_reason is the action that ended the
--- spell (renewed, granted, revoked, expired) or validity_period.
+-- Validity spells of designations and statuses on the list date (the rule: macros/rules/designation_spells.sql).
 with events as (
-    select
-        e.event_id,
-        e.uscc,
-        e.event_type,
-        e.level,
-        e.action,
-        e.program,
-        e.effective_date,
-        t.validity_years,
-        -- 梯度 tiers; a provincial 单项冠军 is not the national tier 4
-        case when e.event_type <> 'single_champion' or e.level = 'national' then t.tier_rank end as tier_rank
-    from {{ ref('int_events_in_force') }} as e
-    inner join {{ ref('stg_reference__event_types') }} as t on t.event_type = e.event_type
-    where t.kind in ('designation', 'status') and {{ changed_firms_only('e.uscc') }}
-),
-
-sequenced as (
-    select
-        *,
-        lead(effective_date) over (
-            partition by uscc, event_type, coalesce(level, ''), coalesce(program, '')
-            order by effective_date, case when action in ('granted', 'renewed') then 0 else 1 end, event_id
-        ) as next_event_date,
-        lead(action) over (
-            partition by uscc, event_type, coalesce(level, ''), coalesce(program, '')
-            order by effective_date, case when action in ('granted', 'renewed') then 0 else 1 end, event_id
-        ) as next_action
-    from events
+    select *
+    from {{ ref('int_events_in_force') }}
+    where {{ changed_firms_only('uscc') }}
 ),
 
 spells as (
-    select
-        event_id as start_event_id,
-        uscc,
-        event_type,
-        level,
-        program,
-        action as start_action,
-        tier_rank,
-        effective_date as valid_from,
-        case
-            when validity_years is not null
-                then cast({{ dbt.dateadd('year', 'validity_years', 'effective_date') }} as date)
-        end as expires_on,
-        next_event_date,
-        next_action
-    from sequenced
-    where action in ('granted', 'renewed')
+    {{ designation_spells('events') }}
 )
 
-select
-    start_event_id,
-    uscc,
-    event_type,
-    level,
-    program,
-    start_action,
-    tier_rank,
-    valid_from,
-    case
-        when next_event_date is null then expires_on
-        when expires_on is null then next_event_date
-        when next_event_date < expires_on then next_event_date
-        else expires_on
-    end as valid_to,
-    case
-        when next_event_date is not null and (expires_on is null or next_event_date < expires_on)
-            then next_action
-        when expires_on is not null then 'validity_period'
-    end as end_reason
-from spells
+select * from spells

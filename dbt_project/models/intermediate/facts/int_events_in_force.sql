@@ -1,35 +1,10 @@
--- Events that stand on the list date: effective on or before it, published by then (a
--- night only knows what its sources had published; no published_date = known when
--- effective), and not withdrawn by a
--- `retracted` record (a source retracting a record it published in error). A retraction
--- names the record it withdraws by firm, event type, level and effective date (its own
--- document_ref is the retraction notice's); the retraction rows themselves are not facts.
-with events as (
-    select *
-    from {{ ref('stg_registry__events') }}
-    where
-        effective_date <= {{ as_of_date() }}
-        and coalesce(published_date, effective_date) <= {{ as_of_date() }}
-        and {{ changed_firms_only('uscc') }}
-),
-
-retractions as (
-    select uscc, event_type, level, program, effective_date
-    from events
-    where action = 'retracted'
-)
-
+-- Events that stand on the list date (macros/rules/known_by.sql: effective on or before it and
+-- published by then; a night only knows what its sources had published) and that no `retracted`
+-- record withdraws (int_event_retractions). The retraction rows themselves are not facts.
 select e.*
-from events as e
+from {{ ref('stg_registry__events') }} as e
 where
-    e.action <> 'retracted'
-    and not exists (
-        select 1
-        from retractions as r
-        where
-            r.uscc = e.uscc
-            and r.event_type = e.event_type
-            and coalesce(r.level, '') = coalesce(e.level, '')
-            and r.effective_date = e.effective_date
-            and (r.program is null or r.program = e.program)
-    )
+    {{ stands_on(as_of_date(), 'e') }}
+    and {{ changed_firms_only('e.uscc') }}
+    and e.action <> 'retracted'
+    and e.event_id not in (select r.event_id from {{ ref('int_event_retractions') }} as r)

@@ -32,12 +32,9 @@ changed as (
     select uscc
     from events
     where
-        effective_date <= {{ as_of_date() }}
-        and coalesce(published_date, effective_date) <= {{ as_of_date() }}
-        and (
-            effective_date > {{ changed_since_date() }}
-            or coalesce(published_date, effective_date) > {{ changed_since_date() }}
-        )
+        -- came into force since the last build: stands tonight, did not then
+        {{ stands_on(as_of_date()) }}
+        and not ({{ stands_on(changed_since_date()) }})
     {%- if load_ids %}
     union
     select uscc from events where load_id in ({{ new_loads }})

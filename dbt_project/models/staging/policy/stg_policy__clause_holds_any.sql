@@ -1,0 +1,2 @@
+select clause_id, event_type
+from {{ source('policy', 'clause_holds_any') }}
