@@ -63,3 +63,20 @@ LEVELS: dict[str, str] = {
 EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in EVENT_TYPES)
 EVENT_KINDS: dict[str, str] = {t.name: t.kind for t in EVENT_TYPES}
 TIER_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPES if t.tier_rank is not None)
+
+# The list's own codes, in the words the finance office reads (the XLSX, the nightly page, explain).
+LINE_KINDS: dict[str, str] = {"award": "奖励", "reversal": "冲销"}
+
+# Entitlement status (marts.fct_entitlements.status) -> what it means.
+STATUS_TERMS: dict[str, str] = {
+    "payable": "应兑付", "superseded": "被同组更高奖励取代（就高不重复）", "already_granted": "已享受过（不可重复）",
+    "awaiting_grant": "等待上级奖补到账", "awaiting_data": "等待所需数据", "needs_application": "需申报",
+    "revoked": "认定已被撤销", "cap_reached": "已达年度上限",
+}
+
+# A line's reason_code (registry.ledger.append.REASONS) -> its short name; status codes read as the status.
+REASON_TERMS: dict[str, str] = {
+    "new": "新增", "relisted": "重新列支", "raised": "金额调增", "lowered": "金额调减",
+    "retracted": "来源撤回记录", "gone": "不再满足条件", "not_payable": "不再列支",
+    **{code: term for code, term in STATUS_TERMS.items() if code != "payable"},
+}

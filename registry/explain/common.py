@@ -14,17 +14,13 @@ from typing import Any
 
 import duckdb
 
+from registry.core import vocabulary
 from registry.core.errors import DatabaseBusy
 from registry.ledger import snapshot
-from registry.publish.exports import CITY_LABELS
 from registry.store import db as registry_db
 
-KIND_TERMS = {"award": "奖励", "reversal": "冲销"}
-STATUS_TERMS = {
-    "payable": "应兑付", "superseded": "被同组更高奖励取代（就高不重复）", "already_granted": "已享受过（不可重复）",
-    "awaiting_grant": "等待上级奖补到账", "awaiting_data": "等待所需数据", "needs_application": "需申报",
-    "revoked": "认定已被撤销", "cap_reached": "已达年度上限",
-}
+KIND_TERMS = vocabulary.LINE_KINDS
+STATUS_TERMS = vocabulary.STATUS_TERMS
 STATUS_TERMS_EN = {
     "payable": "payable", "superseded": "superseded by a higher award of its group (就高不重复)",
     "already_granted": "already granted (not repeatable)", "awaiting_grant": "waiting for the grant to be paid",
@@ -122,8 +118,11 @@ def money(value: Any) -> str:
     return "—" if value is None else f"{Decimal(value):,.2f}"
 
 
-def city_label(city: str | None, lang: str) -> str:
-    return (CITY_LABELS.get(city or "", city) if lang == "zh" else city) or "?"
+def city_label(city: str | None, lang: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """The city's name from reference.cities (written from policies/scopes.yml), its code otherwise."""
+    found = con.execute("select name from reference.cities where city = ?", [city]).fetchone() \
+        if con is not None and city and lang == "zh" and has_table(con, "reference", "cities") else None
+    return (found[0] if found else city) or "?"
 
 
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
