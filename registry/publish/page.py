@@ -141,7 +141,7 @@ def _svg(draw: Any, height: float, labels: Sequence[str] = (), width: float = 7.
         warnings.simplefilter("ignore")
         fig = Figure(figsize=(width, height))
         left = min(0.55, max(0.12, (max((display_width(x) for x in labels), default=8) * 0.55 * 9 / 72 + 0.2) / width))
-        fig.subplots_adjust(left=left, right=0.97, top=0.92, bottom=0.14 if not labels else 0.08)
+        fig.subplots_adjust(left=left, right=0.97, top=1 - 0.34 / height, bottom=0.42 / height)
         ax = fig.add_subplot()
         draw(ax)
         if money:
@@ -149,7 +149,8 @@ def _svg(draw: Any, height: float, labels: Sequence[str] = (), width: float = 7.
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg"):]
+    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
+    return text
 
 
 def _barh(items: Sequence[tuple[str, Decimal]], title: str, money: bool = True) -> str:
@@ -164,7 +165,7 @@ def _barh(items: Sequence[tuple[str, Decimal]], title: str, money: bool = True) 
         ax.bar_label(bars, labels=[f"{v:,.2f}" if money else f"{v:,.0f}" for v in values], fontsize=7.5, padding=3)
         ax.margins(x=0.25)
 
-    return _svg(draw, 0.45 + 0.3 * max(len(items), 1), labels, money=money)
+    return _svg(draw, 0.9 + 0.3 * max(len(items), 1), labels, money=money)
 
 
 def _two_bars(groups: Sequence[tuple[str, Sequence[tuple[str, Decimal, str]]]], title: str) -> str:
@@ -173,18 +174,20 @@ def _two_bars(groups: Sequence[tuple[str, Sequence[tuple[str, Decimal, str]]]], 
 
     def draw(ax: Any) -> None:
         for y, (_name, parts) in enumerate(groups[::-1]):
-            left = 0.0
+            ends = {True: 0.0, False: 0.0}  # positive parts stack rightwards from 0, negative ones leftwards
             for part, value, colour in parts:
                 width = float(value)
+                left = ends[width >= 0]
                 ax.barh(y, width, left=left, color=colour, label=part)
                 if width:
                     ax.text(left + width / 2, y, f"{part}\n{width:,.2f}", ha="center", va="center", fontsize=7.5,
                             color="white")
-                left += width
+                ends[width >= 0] = left + width
+        ax.axvline(0, color="#555", linewidth=0.6)
         ax.set_yticks(range(len(groups)), labels)
         ax.set_title(title, loc="left", fontsize=10)
 
-    return _svg(draw, 0.5 + 0.55 * len(groups), labels)
+    return _svg(draw, 0.9 + 0.55 * len(groups), labels)
 
 
 def _trend(nights: Sequence[NightRow]) -> str:

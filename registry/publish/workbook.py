@@ -142,7 +142,7 @@ def _width(column: Column, values: Sequence[Any]) -> tuple[float, bool]:
     lines); a text column wider than its cap gets the cap and wraps."""
     content = max((display_width(_shown(column.kind, v)) for v in values), default=0)
     header = display_width(column.header)
-    header_need = math.ceil(header / 2) + 3 if header > content else header
+    header_need = math.ceil(header / 2) + 4 if header > content else header
     need = max(content, header_need, 4)
     if column.kind == "text" and need > column.cap:
         return column.cap * WIDE + 2, True
