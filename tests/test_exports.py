@@ -186,6 +186,18 @@ def test_an_export_that_does_not_add_up_is_refused(states, tmp_path: Path) -> No
         exports.verify_exports(tmp_path, night)
 
 
+def test_a_written_file_that_is_not_the_checked_one_is_refused(states, tmp_path: Path) -> None:
+    night = night_of(states, SECOND)
+    files = exports.render(night)
+    exports.check_rendered(night, files)
+    exports.write_list_csv(tmp_path, night, files)
+    exports.write_other_exports(tmp_path, night, files)
+    exports.verify_written(tmp_path, night, files)
+    exports.write_atomically(exports.export_paths(tmp_path, SECOND)["changes"], b"other")
+    with pytest.raises(exports.ExportError, match="changes"):
+        exports.verify_written(tmp_path, night, files)
+
+
 # ---- any text the ledger can hold; formula injection ------------------------------------------
 
 HOSTILE = {

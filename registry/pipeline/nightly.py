@@ -128,11 +128,14 @@ def publish_list(as_of: dt.date, db: Path) -> PublishedList:
                                     notice_days=settings.notice_days(), before_commit=render_before_commit)
         crashpoints.reach("ledger_committed")
         night = exports.read_night(con, as_of)
-    files = rendered or exports.render(night)
+    files = rendered
+    if not files:  # a night already published: its files again, from the ledger
+        files = exports.render(night)
+        exports.check_rendered(night, files)
     exports.write_list_csv(output, night, files)
     crashpoints.reach("list_csv_written")
     paths = exports.write_other_exports(output, night, files)
-    exports.verify_exports(output, night)
+    exports.verify_written(output, night, files)
     crashpoints.reach("exports_written")
     snapshot.publish(db)
     snapshot.publish_parquet(db)

@@ -421,3 +421,13 @@ def verify_exports(output_dir: Path, night: Night) -> None:
     paths = export_paths(output_dir, night.list_date)
     names = ("csv", "xlsx", "parquet", "changes") + (("report",) if night.page is not None else ())
     check_rendered(night, {name: paths[name].read_bytes() for name in names})
+
+
+def verify_written(output_dir: Path, night: Night, files: dict[str, bytes]) -> None:
+    """The files on disk are the rendered files that `check_rendered` read back (byte for byte)."""
+    paths = export_paths(output_dir, night.list_date)
+    differ = [name for name, content in files.items()
+              if not paths[name].exists() or paths[name].read_bytes() != content]
+    if differ:
+        raise ExportError(f"exports of {night.list_date} on disk are not the files checked: {', '.join(differ)}",
+                          hint="rerun the night: its files are rendered again from the ledger")

@@ -17,6 +17,7 @@ import math
 import re
 import zipfile
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -108,16 +109,19 @@ def _shown(kind: str, value: Any) -> str:
     return str(value)
 
 
-def set_cell(cell: Any, kind: str, value: Any) -> None:
+NUMBER_FORMATS = {"amount": YUAN, "int": COUNT, "date": DATE, "datetime": DATETIME}
+
+
+def put_value(cell: Any, kind: str, value: Any) -> bool:
+    """Write `value` into `cell` as a `kind`; True when the cell is a text that starts like a
+    formula (it then gets Excel's quote prefix, so it stays a text when someone edits it)."""
     if value is None or value == "":
         cell.value = None
-        return
+        return False
     if kind == "text":
         cell.value = xml_text(str(value))
         cell.data_type = "s"  # a text is a text: "=HYPERLINK(...)" stays a string, never a formula
-        if cell.value[:1] in ("=", "+", "-", "@"):
-            cell.quotePrefix = True  # and stays one when someone edits the cell
-        return
+        return cell.value[:1] in ("=", "+", "-", "@")
     if isinstance(value, Formula):
         cell.value = str(value)  # a formula this module built
     elif kind == "amount":
@@ -130,7 +134,15 @@ def set_cell(cell: Any, kind: str, value: Any) -> None:
         cell.value = value
     else:
         cell.value = value
-    cell.number_format = {"amount": YUAN, "int": COUNT, "date": DATE, "datetime": DATETIME}[kind]
+    return False
+
+
+def set_cell(cell: Any, kind: str, value: Any) -> None:
+    """Write a value with its number format (one cell; tables style whole columns at once)."""
+    if put_value(cell, kind, value):
+        cell.quotePrefix = True
+    if kind in NUMBER_FORMATS and value is not None and value != "":
+        cell.number_format = NUMBER_FORMATS[kind]
 
 
 ROW_HEIGHT = 15.0  # points per line of the default 11-point font
@@ -166,11 +178,14 @@ def add_table(book: Workbook, title: str, columns: Sequence[Column], rows: Seque
         cell = ws.cell(row=1, column=j, value=column.header)
         cell.data_type = "s"
         cell.font, cell.fill, cell.alignment, cell.border = BOLD, HEADER_FILL, HEADER_ALIGN, BORDER
+    quoted = []
     for i, row in enumerate(rows, start=2):
         if len(row) != len(columns):
             raise ValueError(f"a row of {len(row)} cells under {len(columns)} columns")
         for j, (column, value) in enumerate(zip(columns, row, strict=True), start=1):
-            set_cell(ws.cell(row=i, column=j), column.kind, value)
+            cell = ws.cell(row=i, column=j)
+            if put_value(cell, column.kind, value):
+                quoted.append(cell)
     widths, wraps = [], []
     for j, column in enumerate(columns, start=1):
         width, wrap = _width(column, [row[j - 1] for row in rows] + ([footer_row[j - 1]] if footer_row else []))
@@ -183,9 +198,20 @@ def add_table(book: Workbook, title: str, columns: Sequence[Column], rows: Seque
                      if wrap and isinstance(v, str)), default=1)
         if lines > 1:
             ws.row_dimensions[i].height = ROW_HEIGHT * lines
-    for row_cells in ws.iter_rows(min_row=2, max_row=len(rows) + 1):
-        for cell, wrap in zip(row_cells, wraps, strict=True):
+    if rows:
+        # One style per column, built once and copied: styling cell by cell is most of the time.
+        templates = []
+        for j, (column, wrap) in enumerate(zip(columns, wraps, strict=True), start=1):
+            cell = ws.cell(row=2, column=j)
             cell.alignment, cell.border = (WRAP if wrap else TOP), BORDER
+            if column.kind in NUMBER_FORMATS:
+                cell.number_format = NUMBER_FORMATS[column.kind]
+            templates.append(cell._style)
+        for row_cells in ws.iter_rows(min_row=3, max_row=len(rows) + 1):
+            for cell, template in zip(row_cells, templates, strict=True):
+                cell._style = copy(template)
+    for cell in quoted:
+        cell.quotePrefix = True
     last = get_column_letter(len(columns))
     if footer_row is not None:
         at = len(rows) + 2
