@@ -68,12 +68,12 @@ def db_of(state: Path) -> Path:
 
 def clone(state: Path, to: Path) -> Path:
     """A private copy of a state (database, lists, snapshot); returns the database path."""
-    shutil.copytree(state, to, ignore=shutil.ignore_patterns("dbt_target", "dbt_logs"))
+    shutil.copytree(state, to, symlinks=True, ignore=shutil.ignore_patterns("dbt_target", "dbt_logs"))
     return db_of(to)
 
 
 def _freeze(work: Path, root: Path, name: str) -> None:
-    shutil.copytree(work, root / name, ignore=shutil.ignore_patterns("dbt_target", "dbt_logs"))
+    shutil.copytree(work, root / name, symlinks=True, ignore=shutil.ignore_patterns("dbt_target", "dbt_logs"))
     _built[name] = root / name
 
 

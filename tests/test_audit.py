@@ -1,17 +1,25 @@
-"""The auditors' side: the read-only snapshot, the audit views, and the ten questions of
-docs/auditing.md, each run as written against the snapshot of the shared history."""
+"""The auditors' side: the read-only snapshot and its Parquet set, the audit views, and the ten
+questions of docs/auditing.md, each run as written: on the snapshot of the shared history and of the
+demo (where each returns rows), and on the demo's Parquet set with the DuckDB 1.5 CLI that auditors
+get from the package registries (it cannot open a DuckDB 2.0 file)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 
 import duckdb
 import pytest
-from audit_support import FIRST, H1, H9, L1, L2, SECOND, clone, db_of, ledger_content
+from audit_support import FIRST, H1, H9, L1, L2, SECOND, clean_environment, clone, db_of, ledger_content
 
 from registry.core import settings
 from registry.ledger import holds, snapshot
+
+OLD_DUCKDB_CLI = "duckdb-cli==1.5.6"  # what the package registries give an auditor
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
@@ -34,10 +42,45 @@ def questions() -> dict[str, list[str]]:
     return out
 
 
+def statements() -> list[tuple[int, int, str]]:
+    """(question number, statement number, SQL) of every statement of the doc."""
+    return [(q, i, sql) for q, sqls in enumerate(questions().values(), start=1) for i, sql in enumerate(sqls, 1)]
+
+
 def answer(snap: Path, number: int) -> list[list[tuple]]:
     statements = list(questions().values())[number - 1]
     with duckdb.connect(str(snap), read_only=True) as con:
         return [con.execute(sql).fetchall() for sql in statements]
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    """The demo (`registry demo`) in a folder of its own; returns its database."""
+    from registry.pipeline.demo import run_demo
+
+    db = tmp_path_factory.mktemp("demo") / "registry.duckdb"
+    with clean_environment():
+        run_demo(db)
+    return db
+
+
+def uv() -> str:
+    found = settings.REPO_ROOT / ".tools" / "bin" / "uv"
+    if found.exists():
+        return str(found)
+    if shutil.which("uv"):
+        return str(shutil.which("uv"))
+    pytest.fail("uv is needed to install the auditors' DuckDB CLI (make setup installs it in .tools/)")
+
+
+def old_cli(folder: Path, sql: str) -> list[dict]:
+    """Run `sql` with the DuckDB 1.5 CLI in `folder` after its views.sql; the rows as JSON."""
+    done = subprocess.run([uv(), "run", "--no-project", "--quiet", "--with", OLD_DUCKDB_CLI, "--", "duckdb",
+                           "-json", "-init", "views.sql", "-c", sql], cwd=folder, capture_output=True, text=True,
+                          timeout=300, check=False, env={**os.environ, "UV_PYTHON_DOWNLOADS": "never"})
+    assert done.returncode == 0 and "Error" not in done.stderr, done.stderr[-2000:]
+    out = done.stdout.strip()
+    return json.loads(out) if out else []
 
 
 def test_the_doc_asks_ten_questions_each_with_sql() -> None:
@@ -50,7 +93,9 @@ def test_the_snapshot_is_read_only_and_holds_the_ledger(states, snap: Path) -> N
     assert ledger_content(snap) == ledger_content(db_of(states["second"]))
     with duckdb.connect(str(snap), read_only=True) as con, pytest.raises(duckdb.Error):
         con.execute("insert into ledger.holds select * from ledger.holds")
-    assert sorted(p.name for p in snap.parent.iterdir()) == ["registry.duckdb"]
+    names = sorted(p.name for p in snap.parent.iterdir())
+    assert names[1:] == ["parquet", "registry.duckdb"] and names[0].startswith(".parquet-")
+    assert (snap.parent / "parquet").is_symlink()
 
 
 def test_a_snapshot_is_republished_only_when_stale(states, tmp_path: Path) -> None:
@@ -70,18 +115,74 @@ def test_the_answers(snap: Path) -> None:
     trail = answer(snap, 1)[0]
     assert {row[9] for row in trail} == {"trigger", "base"} and {row[0] for row in trail} == {FIRST, SECOND}
     assert all(len(row[16]) == 64 and row[17] > 0 for row in trail)
-    assert answer(snap, 2) == [[]]  # nothing listed twice
-    assert answer(snap, 3) == [[]]  # ledger lines add up to every list
-    corrected = {row[1]: row[5] for row in answer(snap, 4)[0]}
+    assert [row[1] for row in answer(snap, 2)[0]] == [0, 0]  # nothing listed twice
+    per_list, whole = answer(snap, 3)
+    assert [row[0] for row in per_list] == [FIRST, SECOND] and all(row[5] for row in per_list) and whole[0][2]
+    corrected = {row[1]: row[5] for row in answer(snap, 4)[0] if row[5]}
     assert corrected[L2] == "lowered" and corrected[H1] == "retracted" and corrected[L1] == "raised"
-    retracted = {(row[2], row[5]) for row in answer(snap, 5)[0]}
+    retracted = {(row[2], row[5]) for row in answer(snap, 5)[0] if row[8] is not None}
     assert (H1, "trigger") in retracted and (L2, "base") in retracted
+    assert {row[0] for row in answer(snap, 6)[0]} == {SECOND}
     held, history_rows = answer(snap, 7)
-    assert [row[1] for row in held] == [H9] and len(history_rows) == 1
+    assert [row[1] for row in held if row[5]] == [H9] and held[0][1] == H9
+    assert [(row[0], row[2]) for row in history_rows] == [(FIRST, "hold"), (SECOND, None)]
     per_city, per_list = answer(snap, 8)
     assert {row[0] for row in per_city} == {"fuzhou", "xiamen"}
     assert [row[0] for row in per_list] == [FIRST, SECOND] and per_list[0][5] == SECOND
     assert any(row[7] for row in answer(snap, 10)[0])  # draft clauses are listed and flagged
+
+
+@pytest.mark.parametrize(("question", "number", "sql"), statements(), ids=[f"q{q}.{i}" for q, i, _ in statements()])
+def test_each_query_returns_rows_on_the_demo(demo: Path, question: int, number: int, sql: str) -> None:
+    with duckdb.connect(str(snapshot.snapshot_path(demo)), read_only=True) as con:
+        assert con.execute(sql).fetchall(), f"question {question}, statement {number} returns nothing on the demo"
+
+
+def test_the_old_duckdb_cli_cannot_open_the_snapshot_but_answers_every_question_on_parquet(demo: Path) -> None:
+    """What an auditor has: the DuckDB CLI 1.5 from the registries. It cannot open the DuckDB 2.0 file;
+    on the Parquet set (after views.sql) every query of the doc gives what DuckDB 2.0 gives on the file."""
+    folder = snapshot.parquet_path(demo)
+    done = subprocess.run([uv(), "run", "--no-project", "--quiet", "--with", OLD_DUCKDB_CLI, "--", "duckdb",
+                           "-readonly", str(snapshot.snapshot_path(demo)), "-c", "select 1"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode != 0 or "Error" in done.stderr + done.stdout  # why the Parquet set exists
+    assert old_cli(folder, "select version() as v") == [{"v": "v1.5.6"}]
+    with duckdb.connect(str(snapshot.snapshot_path(demo)), read_only=True) as con:
+        for question, number, sql in statements():
+            expected = con.execute(sql).fetchall()
+            got = old_cli(folder, sql)
+            assert len(got) == len(expected) > 0, (question, number)
+        total = con.execute("select sum(amount) from ledger.lines").fetchone()[0]
+    assert old_cli(folder, "select sum(amount)::varchar as t from ledger.lines") == [{"t": f"{total:.2f}"}]
+
+
+def test_the_parquet_set_holds_the_snapshot_and_is_swapped_whole(states, tmp_path: Path) -> None:
+    db = clone(states["second"], tmp_path / "state")
+    folder = snapshot.parquet_path(db)
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    with duckdb.connect(str(snapshot.snapshot_path(db)), read_only=True) as con:
+        for name, rows in manifest["tables"].items():
+            assert con.execute(f"select count(*) from {name}").fetchone()[0] == rows, name  # noqa: S608
+    assert {"ledger.lines", "ledger.lists", "ledger.holds", "audit.line_trail", "audit.list_totals",
+            "raw.quarantine"} <= set(manifest["tables"])
+    with duckdb.connect() as con:
+        amount_type = con.execute("select column_type from (describe select * from read_parquet(?)) "
+                                  "where column_name = 'amount'", [str(folder / "ledger.lines.parquet")]).fetchone()
+    assert amount_type == ("DECIMAL(18,2)",)
+    old_target = folder.resolve()
+    reader = (folder / "ledger.holds.parquet").open("rb")  # an auditor reading the old set
+    assert snapshot.publish_parquet(db) is None  # already holds this ledger
+    holds.record(db, ledger_content(db)["holds"][0][1], "release", "核实无误", "复核员李四")
+    snapshot.publish(db)
+    new_target = snapshot.publish_parquet(db)
+    assert new_target == folder.resolve() != old_target and not old_target.exists()
+    assert reader.read(4) == b"PAR1"  # the old file stays readable while open
+    reader.close()
+    with duckdb.connect() as con:
+        assert con.execute("select count(*) from read_parquet(?)",
+                           [str(folder / "ledger.holds.parquet")]).fetchone() == (2,)
+    shutil.rmtree(new_target)  # missing: the next run writes it again
+    assert snapshot.publish_parquet(db) == folder.resolve()
 
 
 MACHINE_PATH = re.compile(r"/work/|/home/[a-z_]+/|/Users/[A-Za-z]|/tmp/pytest-|[A-Z]:\\Users\\")

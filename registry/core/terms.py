@@ -3,8 +3,8 @@
 The codes themselves are the vocabulary (`registry.core.vocabulary`: event types, actions, levels,
 programs) and the catalog's declarations (`registry.catalog.model`, `registry.catalog.amount_rules`);
 city names come from `policies/scopes.yml` through `reference.cities`. What is labelled here: the
-kinds of list lines, the statuses of an entitlement, the scale status. Exports, explain, reports and
-the catalog page all read these; none keeps a copy.
+kinds of list lines, the statuses of an entitlement, the reasons of a line, the scale status.
+Exports, explain, reports and the catalog page all read these; none keeps a copy.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ STATUS = {
     "needs_application": ("需申报", "needs an application"),
     "revoked": ("认定已被撤销", "the designation was revoked"),
     "cap_reached": ("已达年度上限", "yearly cap reached"),
+}
+# A line's reason_code (registry.ledger.append.REASONS) -> its short name; status codes read as the status.
+REASON = {
+    "new": ("新增", "new"), "relisted": ("重新列支", "listed again"), "raised": ("金额调增", "raised"),
+    "lowered": ("金额调减", "lowered"), "retracted": ("来源撤回记录", "record retracted"),
+    "gone": ("不再满足条件", "no longer qualifies"), "not_payable": ("不再列支", "no longer listed"),
+    **{code: term for code, term in STATUS.items() if code != "payable"},
 }
 SCALE = {"above": ("规上", "above designated size"), "below": ("规下", "below designated size")}
 LEVEL = {code: (term, code) for code, term in vocabulary.LEVELS.items()}

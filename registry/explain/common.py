@@ -17,7 +17,6 @@ import duckdb
 from registry.core import terms
 from registry.core.errors import DatabaseBusy
 from registry.ledger import snapshot
-from registry.publish.exports import CITY_LABELS
 from registry.store import db as registry_db
 
 KIND_TERMS = terms.labels(terms.KIND, "zh")
@@ -110,8 +109,11 @@ def money(value: Any) -> str:
     return "—" if value is None else f"{Decimal(value):,.2f}"
 
 
-def city_label(city: str | None, lang: str) -> str:
-    return (CITY_LABELS.get(city or "", city) if lang == "zh" else city) or "?"
+def city_label(city: str | None, lang: str, con: duckdb.DuckDBPyConnection | None = None) -> str:
+    """The city's name from reference.cities (written from policies/scopes.yml), its code otherwise."""
+    found = con.execute("select name from reference.cities where city = ?", [city]).fetchone() \
+        if con is not None and city and lang == "zh" and has_table(con, "reference", "cities") else None
+    return (found[0] if found else city) or "?"
 
 
 def has_table(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

@@ -125,11 +125,12 @@ def explain_entitlement(db: Path, entitlement_id: str, lang: str = "zh") -> str:
                                order by entitled_amount desc nulls last, clause_id""",
                        [ent["uscc"], ent["stacking_group"], ent["trigger_event_id"]]) if ent else []
         ledger_part = _ledger_lines(con, t, lang, entitlement_id)
+        city = city_label(base.get("city"), lang, con)
     out = [t["from_snapshot"].format(path=copy)] if copy else []
     out.append(t["head"].format(eid=entitlement_id, as_of=ent["as_of_date"]) if ent else
                t["gone"].format(eid=entitlement_id))
     out.append(t["firm"].format(name=base.get("firm_name") or "", uscc=base["uscc"],
-                                city=city_label(base.get("city"), lang)))
+                                city=city))
     out.append(t["policy"].format(title=clause.get("document_title") or base["clause_id"],
                                   number=f"（{clause['doc_number']}）" if clause.get("doc_number") else "",
                                   article=clause.get("article") or "", draft=t["draft"] if clause.get("is_draft")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -410,9 +411,12 @@ def verify_replay(con: duckdb.DuckDBPyConnection, list_date: dt.date, fingerprin
 
 
 def append_night(con: duckdb.DuckDBPyConnection, list_date: dt.date, csv_name: str, *, fingerprint: str = "",
-                 notice_days: int = 7) -> list[Line]:
+                 notice_days: int = 7,
+                 before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> list[Line]:
     """Append night `list_date` (its lines, its list record, tonight's confirmations) in one
-    transaction, after checking the whole ledger; a night already published is returned as it is."""
+    transaction, after checking the whole ledger; a night already published is returned as it is.
+    `before_commit` sees the night inside the transaction once it passed the checks; whatever it
+    raises rolls the night back (the nightly run renders the night's files there)."""
     dates = published_dates(con)
     if list_date in dates:
         verify_replay(con, list_date, fingerprint or None)
@@ -429,6 +433,8 @@ def append_night(con: duckdb.DuckDBPyConnection, list_date: dt.date, csv_name: s
         problems += [str(v) for v in invariants.check_ledger(con)]
         if problems:
             raise invariants.InvariantError(problems, f"night {list_date} not published")
+        if before_commit is not None:
+            before_commit(con)
         crashpoints.reach("ledger_written")
         con.execute("commit")
     except Exception:

@@ -11,11 +11,25 @@ and a reader that has the old one open keeps reading it (the old file lives on u
 The snapshot keeps the live file's name (views name their catalog after it), in
 $REGISTRY_SNAPSHOT_DIR or `snapshot/` beside the database. It is republished only when stale:
 when its ledger (last list, chain heads, confirmations) differs from the live one.
+
+Beside it, `parquet/` holds the same night as Parquet, for the clients that cannot open a file
+of DuckDB 2.0 (the DuckDB 1.x CLI, pandas with pyarrow, Excel Power Query, Power BI): every table
+of `ledger`, every view of `audit` (materialised), `raw.events` / `raw.loads` / `raw.quarantine`
+(the source rows with their lineage) and `reference.cities`, one file `<schema>.<table>.parquet`
+each, plus `views.sql` (creates the schemas and views over the files, so the SQL of
+docs/auditing.md runs as written) and `manifest.json` (the ledger state, tables and row counts).
+They are written from the published snapshot into a new folder `.parquet-<state>` and swapped
+in by renaming a symbolic link `parquet` -> that folder over the old one: a reader sees the old
+set or the new one, never a mix. Stale (another ledger state) or missing, the set is written
+again on the next run; older folders are removed after the swap.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -133,4 +147,87 @@ def publish(db: Path) -> Path | None:
     os.replace(temporary, target)
     _fsync(target.parent)
     crashpoints.reach("snapshot_published")
+    return target
+
+
+PARQUET_LINK = "parquet"
+PARQUET_EXTRA = (("raw", "events"), ("raw", "loads"), ("raw", "quarantine"), ("reference", "cities"))
+MANIFEST = "manifest.json"
+
+
+def parquet_path(db: Path) -> Path:
+    """The auditors' Parquet folder (a link to the current set)."""
+    return settings.snapshot_dir(db) / PARQUET_LINK
+
+
+def _parquet_tables(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    rows = con.execute("select schema_name, table_name from duckdb_tables() where schema_name = 'ledger' "
+                       "union all select schema_name, view_name from duckdb_views() "
+                       "where schema_name = 'audit' and not internal").fetchall()
+    present = set(con.execute("select schema_name, table_name from duckdb_tables()").fetchall())
+    return sorted(set(rows) | {t for t in PARQUET_EXTRA if t in present})
+
+
+def _state_text(state: tuple) -> str:
+    return json.dumps([str(v) if v is not None else None for v in state])
+
+
+def parquet_state(db: Path) -> str | None:
+    """The ledger state the published Parquet set holds (None when there is none)."""
+    manifest = parquet_path(db) / MANIFEST
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8"))["ledger_state"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def publish_parquet(db: Path) -> Path | None:
+    """Write the Parquet set of the published snapshot unless it already holds the snapshot's ledger;
+    returns the folder when a new set was swapped in."""
+    source = snapshot_path(db)
+    state = state_of(source)
+    if state is None:
+        return None
+    text = _state_text(state)
+    link = parquet_path(db)
+    if parquet_state(db) == text and link.is_symlink():
+        return None
+    folder = link.parent
+    name = f".parquet-{hashlib.sha256(text.encode()).hexdigest()[:16]}"
+    temporary = folder / f"{name}.tmp"
+    shutil.rmtree(temporary, ignore_errors=True)
+    temporary.mkdir(parents=True)
+    tables: dict[str, int] = {}
+    views = ["-- Run in this folder (duckdb -init views.sql, or .read views.sql): the schemas and views of",
+             "-- the snapshot over its Parquet files, so the SQL of docs/auditing.md runs as written."]
+    with duckdb.connect(str(source), read_only=True) as con:
+        for schema, table in _parquet_tables(con):  # names from DuckDB's own catalog
+            file = f"{schema}.{table}.parquet"
+            relation = f'"{schema}"."{table}"'
+            con.execute(f"copy (select * from {relation}) to ? (format parquet, compression zstd)",  # noqa: S608
+                        [str(temporary / file)])
+            tables[f"{schema}.{table}"] = con.execute(f"select count(*) from {relation}").fetchone()[0]  # noqa: S608
+            if f"create schema if not exists {schema};" not in views:
+                views.append(f"create schema if not exists {schema};")
+            views.append(f"create or replace view {schema}.{table} as "  # noqa: S608 (a script, not a query)
+                         f"select * from read_parquet('{file}');")
+    (temporary / "views.sql").write_text("\n".join(views) + "\n", encoding="utf-8")
+    (temporary / MANIFEST).write_text(json.dumps({"ledger_state": text, "tables": tables}, ensure_ascii=False,
+                                                 indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    for path in temporary.iterdir():
+        os.chmod(path, READ_ONLY)
+        _fsync(path)
+    target = folder / name
+    shutil.rmtree(target, ignore_errors=True)
+    os.replace(temporary, target)
+    pointer = folder / f".{PARQUET_LINK}.link.tmp"
+    pointer.unlink(missing_ok=True)
+    os.symlink(name, pointer)
+    if link.exists() and not link.is_symlink():
+        shutil.rmtree(link)  # a folder left by hand where the link goes
+    os.replace(pointer, link)
+    _fsync(folder)
+    for old in folder.glob(".parquet-*"):
+        if old.name != name:
+            shutil.rmtree(old, ignore_errors=True)
     return target

@@ -25,6 +25,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import duckdb
+
 from registry.catalog import read as catalog_model
 from registry.catalog.store import load_catalog
 from registry.core import crashpoints, settings
@@ -44,6 +46,8 @@ class PublishedList:
     csv_path: Path
     changes: tuple = ()
     snapshot_path: Path | None = None
+    report_path: Path | None = None  # the night's page of charts (报告_D.html)
+    index_path: Path | None = None  # the page of every night (index.html)
 
     @property
     def total(self) -> Decimal:
@@ -61,8 +65,10 @@ class PublishedList:
         out = (f"list {self.list_date}: {len(self.lines)} lines ({len(awards)} awards, {len(reversals)} "
                f"reversals) for {firms} firms, total {self.total:.2f} yuan\n  written to {self.csv_path} "
                "(+ .xlsx, .parquet, 清单变动报告)")
+        if self.report_path:
+            out += f"\n  nightly report: {self.report_path} (all nights: {self.index_path})"
         if self.snapshot_path:
-            out += f"\n  auditors' snapshot: {self.snapshot_path}"
+            out += f"\n  auditors' snapshot: {self.snapshot_path} (+ parquet/ for any DuckDB, pandas, Power Query)"
         return out
 
 
@@ -99,22 +105,42 @@ def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
 
 
 def publish_list(as_of: dt.date, db: Path) -> PublishedList:
-    """Append the night to the ledger (once), write its exports, publish the auditors' snapshot."""
+    """Append the night to the ledger (once), write its exports, publish the auditors' snapshot.
+
+    The night's files are rendered in memory and read back inside the ledger transaction, before
+    it commits: a text no file can hold, or a file that does not add up, fails the night with
+    nothing published (rather than a published night without its files). After the commit the
+    same bytes are written; a night already published renders them again from the ledger, so a
+    rerun restores a file that is missing or stale."""
     output = settings.output_dir(db)
     csv_path = exports.list_csv_path(output, as_of)
+    rendered: dict[str, bytes] = {}
+
+    def render_before_commit(con: duckdb.DuckDBPyConnection) -> None:
+        night = exports.read_night(con, as_of)
+        files = exports.render(night)
+        exports.check_rendered(night, files)
+        rendered.update(files)
+
     with registry_db.connect(db) as con:
         invariants.require(con, snapshot.snapshot_path(db))
         lines = ledger.append_night(con, as_of, csv_path.name, fingerprint=builds.built_from(con, as_of) or "",
-                                    notice_days=settings.notice_days())
+                                    notice_days=settings.notice_days(), before_commit=render_before_commit)
         crashpoints.reach("ledger_committed")
         night = exports.read_night(con, as_of)
-    exports.write_list_csv(output, night)
+    files = rendered
+    if not files:  # a night already published: its files again, from the ledger
+        files = exports.render(night)
+        exports.check_rendered(night, files)
+    exports.write_list_csv(output, night, files)
     crashpoints.reach("list_csv_written")
-    exports.write_other_exports(output, night)
-    exports.verify_exports(output, night)
+    paths = exports.write_other_exports(output, night, files)
+    exports.verify_written(output, night, files)
     crashpoints.reach("exports_written")
     snapshot.publish(db)
-    return PublishedList(as_of, tuple(lines), csv_path, night.changes, snapshot.snapshot_path(db))
+    snapshot.publish_parquet(db)
+    return PublishedList(as_of, tuple(lines), csv_path, night.changes, snapshot.snapshot_path(db),
+                         paths.get("report"), paths.get("index"))
 
 
 def run_nightly(as_of: dt.date, db: Path) -> PublishedList:

@@ -112,10 +112,11 @@ def night_changes(con: duckdb.DuckDBPyConnection, list_date: dt.date) -> list[Ch
             for action, eid, uscc, name, city, clause, first, net, reason, actor, at in holds]
     for standing in standings(con, list_date):
         if standing.confirmed_on == list_date:
-            note = (f"清单 {standing.list_date} 公示期（至 {standing.notice_ends}）届满，"
-                    f"确认兑付 {standing.paid:.2f} 元"
+            # The amount is what the confirmation pays, the text says how it follows from the list.
+            note = (f"清单 {standing.list_date}（{standing.line_count} 行，合计 {standing.total:.2f} 元）"
+                    f"公示期（至 {standing.notice_ends}）届满，确认兑付 {standing.paid:.2f} 元"
                     + (f"；其中异议暂缓 {standing.held:.2f} 元不计入" if standing.held else ""))
-            out.append(Change("confirmed", "", "", "", "", "", "", "", standing.total, note, "", ""))
+            out.append(Change("confirmed", "", "", "", "", "", "", "", standing.paid, note, "", ""))
     return out
 
 
