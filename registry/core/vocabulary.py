@@ -1,12 +1,23 @@
-"""The closed event vocabulary: the one place where event types, actions and levels are named.
+"""The closed event vocabulary: the one place where event types, actions, levels and programs are named.
 
-The registry writes these tables into DuckDB (schema `reference`) on every connection set-up,
-so dbt tests and the policy catalog check against the same lists.
+The registry writes these tables into DuckDB (schema `reference`) when a database is set up and
+before every night, so dbt tests and the policy catalog check against the same lists.
+
+Programs (`PROGRAMS`): texts the policy catalog matches on are a closed vocabulary too. A grant's
+`program` (what the payment rewards), a ranking's list and an incubator's assessment grade name one
+of the values below, or the row is quarantined with the known values in its reason: an unfamiliar
+label from an agency must never drop a firm's award without a word. A `program` the catalog only
+tells apart (the product of a per-product award: `product_security_evaluation`) stays free text
+(`FREE_TEXT_PROGRAM_TYPES`). Every other event type takes no program.
+
+`PLAUSIBLE_YUAN` is the one place where the largest believable amount of each event kind is
+declared: a value above it is quarantined as implausible (a unit applied twice, a typo), never paid.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -63,3 +74,62 @@ LEVELS: dict[str, str] = {
 EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in EVENT_TYPES)
 EVENT_KINDS: dict[str, str] = {t.name: t.kind for t in EVENT_TYPES}
 TIER_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPES if t.tier_rank is not None)
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    term: str  # the Chinese name the publications use
+
+
+GRANT_PROGRAMS: tuple[Program, ...] = (
+    Program("little_giant", "专精特新“小巨人”企业奖励"),
+    Program("srdi_provincial", "专精特新中小企业奖励"),
+    Program("single_champion", "制造业单项冠军企业奖励"),
+    Program("first_set_equipment", "首台（套）重大技术装备奖补"),
+    Program("rd_investment", "企业研发投入奖补"),
+    Program("key_research", "重点科研任务补助"),
+    Program("digital_benchmark", "省级数智化标杆奖励"),
+    Program("digital_benchmark_national", "国家级数智化标杆奖励"),
+)
+RANKING_PROGRAMS: tuple[Program, ...] = (
+    Program("software_revenue_top100", "中国软件业务收入前百家企业"),
+    Program("software_competitiveness_top100", "中国软件和信息技术服务综合竞争力百强企业"),
+    Program("internet_top100", "中国互联网综合实力前百家企业"),
+)
+ASSESSMENT_GRADES: tuple[Program, ...] = (
+    Program("excellent", "优秀"),
+    Program("good", "良好"),
+    Program("pass", "合格"),
+    Program("fail", "不合格"),
+)
+
+PROGRAMS: dict[str, tuple[Program, ...]] = {  # event type -> the programs it may carry (closed)
+    "provincial_grant": GRANT_PROGRAMS,
+    "national_grant": GRANT_PROGRAMS,
+    "software_ranking": RANKING_PROGRAMS,
+    "incubator_assessment": ASSESSMENT_GRADES,
+}
+PROGRAM_NAMES: dict[str, frozenset[str]] = {t: frozenset(p.name for p in ps) for t, ps in PROGRAMS.items()}
+FREE_TEXT_PROGRAM_TYPES: frozenset[str] = frozenset({"product_security_evaluation"})  # program = the product
+
+
+def program_types() -> frozenset[str]:
+    """Event types that carry a program (closed or free text); every other type takes none."""
+    return frozenset(PROGRAMS) | FREE_TEXT_PROGRAM_TYPES
+
+
+def known_programs(event_type: str) -> str:
+    """The closed programs of `event_type` as a reason names them: `little_giant（专精特新“小巨人”企业奖励）, ...`."""
+    return ", ".join(f"{p.name}（{p.term}）" for p in PROGRAMS.get(event_type, ()))
+
+
+# The largest amount (yuan) believable for one event of each kind; above it a row is quarantined as
+# implausible. Grants: no 奖补 of a single programme reaches 1亿. Measures (investment, loans, R&D
+# spending of one firm in one year) stay below 1万亿; annual reports (revenue, profit, wages) below
+# 10万亿 (China's largest firm reports about 3.5万亿 of revenue).
+PLAUSIBLE_YUAN: dict[str, Decimal] = {
+    "grant": Decimal("100000000"),  # 1亿
+    "measure": Decimal("1000000000000"),  # 1万亿
+    "report": Decimal("10000000000000"),  # 10万亿
+}
