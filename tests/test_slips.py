@@ -9,6 +9,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import io
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -56,9 +57,20 @@ def cli(*args: str) -> tuple[int, str]:
     return code, err.getvalue()
 
 
-def lines_of(published, uscc: str) -> list[tuple[str, str, str, str]]:
-    return sorted((line.clause_id, line.kind, f"{line.amount:.2f}", line.reason_code)
-                  for line in published.lines if line.uscc == uscc)
+def nightly_json(db: Path, day: str) -> dict:
+    """`registry nightly --date DAY --json`, as an operator runs it."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["--db", str(db), "nightly", "--date", day, "--json"]) == 0
+    return json.loads(out.getvalue())
+
+
+def lines_of(db: Path, night: dict, uscc: str) -> list[tuple[str, str, str, str]]:
+    """A firm's lines on the published list (--json), with the ledger's reason code of each."""
+    reasons = dict(rows(db, "select entitlement_id, reason_code from ledger.lines where list_date = ?",
+                        [night["date"]]))
+    return sorted((line["clause_id"], line["kind"], line["amount"], reasons[line["entitlement_id"]])
+                  for line in night["lines"] if line["uscc"] == uscc)
 
 
 def write(path: Path, events: list[dict[str, str]]) -> Path:
@@ -89,7 +101,7 @@ def corrected(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     out["first"] = first
     out["quarantine"] = rows(db, "select row_number, field, reason from raw.quarantine where file_name = ?",
                              ["events_1102.csv"])
-    out["1102"] = run_nightly(dt.date(2026, 11, 2), db)
+    out["1102"] = nightly_json(db, "2026-11-02")
     correction = [
         {**RD, "action": "retracted", "published_date": "2026-11-02", "document_ref": "闽科资〔2026〕研发12号（更正）"},
         {**RD, "amount": "1200000.00", "published_date": "2026-11-02"},
@@ -98,7 +110,7 @@ def corrected(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
         {**L1_GRANT, "amount": "1200000.00", "published_date": "2026-11-02"},
     ]
     out["second"] = ingest_file("events", write(folder / "events_1103.csv", correction), db)
-    out["1103"] = run_nightly(dt.date(2026, 11, 3), db)
+    out["1103"] = nightly_json(db, "2026-11-03")
     return out
 
 
@@ -109,7 +121,7 @@ def test_a_typo_list_date_is_refused_before_any_build(corrected: dict) -> None:
     assert refusals["9999-12-31"][0] == 2 and "Traceback" not in refusals["9999-12-31"][1]
     assert "a list for 2026-11-01 is already published" in refusals["2026-10-01"][1]
     assert corrected["unchanged"]  # no build recorded, no list published
-    assert corrected["1102"].list_date == dt.date(2026, 11, 2)  # and the real nights still publish
+    assert corrected["1102"]["date"] == "2026-11-02"  # and the real nights still publish
 
 
 def test_a_redelivery_with_another_amount_is_quarantined_and_lists_nothing(corrected: dict) -> None:
@@ -117,17 +129,19 @@ def test_a_redelivery_with_another_amount_is_quarantined_and_lists_nothing(corre
     assert (first.landed, first.quarantined) == (1, 1)
     ((row, field, reason),) = corrected["quarantine"]
     assert (row, field) == (3, "amount") and "events.csv row 73" in reason
-    assert lines_of(corrected["1102"], L1) == []  # before: +600,000 (50% of 100万 + 120万)
-    assert lines_of(corrected["1102"], X) == [(RD_CLAUSE, "award", "1000000.00", "new")]
+    db = corrected["db"]
+    assert lines_of(db, corrected["1102"], L1) == []  # before: +600,000 (50% of 100万 + 120万)
+    assert lines_of(db, corrected["1102"], X) == [(RD_CLAUSE, "award", "1000000.00", "new")]
 
 
 def test_a_correction_lists_the_reversal_and_the_new_award(corrected: dict) -> None:
     second = corrected["second"]
     assert (second.landed, second.quarantined) == (4, 0)
-    got = lines_of(corrected["1103"], X)
+    db = corrected["db"]
+    got = lines_of(db, corrected["1103"], X)
     assert got == [(RD_CLAUSE, "award", "1200000.00", "new"), (RD_CLAUSE, "reversal", "-1000000.00", "retracted")]
     # a correction of the grant a percentage matches changes the match by the difference: 50% of 120万
-    assert lines_of(corrected["1103"], L1) == [(MATCH_CLAUSE, "award", "100000.00", "raised")]
+    assert lines_of(db, corrected["1103"], L1) == [(MATCH_CLAUSE, "award", "100000.00", "raised")]
     net = rows(corrected["db"], "select sum(amount) from ledger.lines where uscc = ? and clause_id = ?",
                [L1, MATCH_CLAUSE])
     assert net == [(Decimal("600000.00"),)]
@@ -135,8 +149,8 @@ def test_a_correction_lists_the_reversal_and_the_new_award(corrected: dict) -> N
 
 def test_holding_a_reversed_entitlement_is_refused(corrected: dict) -> None:
     db = corrected["db"]
-    (reversed_id,) = [line.entitlement_id for line in corrected["1103"].lines
-                      if line.uscc == X and line.kind == "reversal"]
+    (reversed_id,) = [line["entitlement_id"] for line in corrected["1103"]["lines"]
+                      if line["uscc"] == X and line["kind"] == "reversal"]
     with pytest.raises(LedgerError, match=r"nets 0\.00 yuan on the lists"):
         record(db, reversed_id, "hold", "异议", "张三")
     code, err = cli("--db", str(db), "hold", reversed_id, "--reason", "异议", "--by", "张三")
@@ -148,7 +162,8 @@ def test_the_auditors_snapshot_is_never_written(corrected: dict) -> None:
     db = corrected["db"]
     snapshot = settings.snapshot_dir(db) / db.name
     digest = hashlib.sha256(snapshot.read_bytes()).hexdigest()
-    (award,) = [line.entitlement_id for line in corrected["1103"].lines if line.uscc == X and line.kind == "award"]
+    (award,) = [line["entitlement_id"] for line in corrected["1103"]["lines"]
+                if line["uscc"] == X and line["kind"] == "award"]
     for args in (("hold", award, "--reason", "异议", "--by", "张三"), ("nightly", "--date", "2026-11-04"),
                  ("ingest", "events", str(settings.SAMPLE_DIR / "events.csv"))):
         code, err = cli("--db", str(snapshot), *args)

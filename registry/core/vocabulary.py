@@ -111,6 +111,7 @@ PROGRAMS: dict[str, tuple[Program, ...]] = {  # event type -> the programs it ma
     "incubator_assessment": ASSESSMENT_GRADES,
 }
 PROGRAM_NAMES: dict[str, frozenset[str]] = {t: frozenset(p.name for p in ps) for t, ps in PROGRAMS.items()}
+GRANT_PROGRAM_NAMES: frozenset[str] = frozenset(p.name for p in GRANT_PROGRAMS)
 FREE_TEXT_PROGRAM_TYPES: frozenset[str] = frozenset({"product_security_evaluation"})  # program = the product
 
 
