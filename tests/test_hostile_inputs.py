@@ -410,6 +410,7 @@ def test_every_division_the_samples_cases_and_benchmark_use_is_real() -> None:
     codes: every one must be a GB/T 2260 division in use (python-stdnum's table), or the data would
     be quarantined by the contract."""
     import csv as csv_module
+    import unicodedata
 
     from test_policy_cases import CASES, CITY_DIVISIONS
 
@@ -423,7 +424,7 @@ def test_every_division_the_samples_cases_and_benchmark_use_is_real() -> None:
             codes |= {row["division_code"], row["uscc"][2:8]}
     for name in ("events.csv", "events_bad.csv"):
         with (settings.SAMPLE_DIR / name).open(encoding="utf-8-sig") as handle:
-            codes |= {row["uscc"].strip()[2:8] for row in csv_module.DictReader(handle)
-                      if len(row["uscc"].strip()) == 18}
+            usccs = [unicodedata.normalize("NFKC", row["uscc"]).strip() for row in csv_module.DictReader(handle)]
+            codes |= {uscc[2:8] for uscc in usccs if len(uscc) == 18}
     unreal = sorted(c for c in codes if division(c) is None)
     assert unreal == [] and len(codes) > 60
