@@ -77,7 +77,7 @@ class IngestReport:
     def summary(self) -> str:
         head = f"{self.source} <- {Path(self.file).name}: read {self.read}, landed {self.landed}, " \
                f"quarantined {self.quarantined}, duplicate {self.duplicate}" + \
-               (f" (and {self.blank} blank rows)" if self.blank else "")
+               (f", blank {self.blank} (not data)" if self.blank else "")
         if self.already_loaded:
             head += " (this file was loaded before: nothing added)"
         return "\n".join([head, f"  {self.gx_summary}", *(f"  warning: {w}" for w in self.warnings)])
