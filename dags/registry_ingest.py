@@ -20,8 +20,9 @@ task fails with the spec's error, so it shows in the UI without hiding the other
 
 **DuckDB has one writer.** Every task that writes runs in the Airflow pool `registry_duckdb` with
 one slot (create it once per deployment: `airflow pools set registry_duckdb 1 "DuckDB: one writer"`),
-so ingest DAGs never write at the same time; a clash with the nightly run (which holds the file
-while dbt builds) fails the attempt with a lock error and is retried (`retries`, 5 minutes apart).
+so ingest DAGs never write at the same time; each load also holds the registry's run lock
+(`registry.store.lock`, the same as `registry ingest`), so a clash with the nightly run fails the
+attempt at once, naming the night that holds the lock, and is retried (`retries`, 5 minutes apart).
 """
 
 from __future__ import annotations

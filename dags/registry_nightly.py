@@ -102,10 +102,13 @@ def skip_if_published(as_of: dt.date) -> None:
 def registry_nightly() -> None:
     @task
     def load_catalog(**context: Any) -> str:
-        """Load the policy catalog (policies/*.yml) into the registry."""
-        from registry.pipeline.nightly import load_rules
+        """Refuse a slip of the list date (future beyond the margin, before the last night), then
+        load the policy catalog (policies/*.yml) into the registry."""
+        from registry.pipeline.nightly import check_list_date, load_rules
 
-        skip_if_published(list_date_from_context(context))
+        as_of = list_date_from_context(context)
+        check_list_date(as_of, settings.db_path())
+        skip_if_published(as_of)
         summary = load_rules(settings.db_path()).summary()
         log.info("%s", summary)
         return summary

@@ -1,4 +1,10 @@
-"""The `registry` command: what operators, tests, docs and the Airflow DAGs call."""
+"""The `registry` command: what operators, tests, docs and the Airflow DAGs call.
+
+Commands that write (init, demo, ingest, nightly, hold, release) hold the run lock
+(`registry.store.lock`) for their whole run: a second writer is refused at once with who holds it
+and since when, or waits up to `--wait SECONDS`. Every error an operator can meet prints one line
+and its hint, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -28,13 +34,31 @@ def _subparser_class(common: argparse.ArgumentParser) -> type[argparse.ArgumentP
     return Subparser
 
 
+WRITERS = frozenset({"init", "demo", "ingest", "nightly", "hold", "release"})
+CREATORS = frozenset({"init", "demo"})  # the only commands that may create a database
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from err
+    if value < 0:
+        raise argparse.ArgumentTypeError("--wait takes 0 or more seconds")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     db_help = f"DuckDB file (default: ${settings.DB_ENV_VAR} or {settings.DEFAULT_DB})"
+    wait_help = ("when another registry process is writing the database, wait up to SECONDS for it to finish "
+                 "(default: refuse at once, saying who writes and since when)")
     parser = argparse.ArgumentParser(prog="registry", description="免申即享 enterprise subsidy registry")
     parser.add_argument("--db", help=db_help)
-    # `--db` is accepted after the subcommand too (registry nightly --db X ...)
+    parser.add_argument("--wait", type=_seconds, default=0.0, metavar="SECONDS", help=wait_help)
+    # `--db` and `--wait` are accepted after the subcommand too (registry nightly --db X ...)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--db", default=argparse.SUPPRESS, help=db_help)
+    common.add_argument("--wait", type=_seconds, default=argparse.SUPPRESS, metavar="SECONDS", help=wait_help)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_subparser_class(common))
 
     sub.add_parser("init", help="create an empty registry database (every other command except demo needs one)")
@@ -86,10 +110,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     settings.quiet_third_party()
-    args = _parser().parse_args(argv)
-    db = settings.db_path(args.db or (settings.DEMO_DB if args.command == "demo" else None))
+    for stream in (sys.stdout, sys.stderr):  # a value with a lone surrogate must not crash a report
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = _parser().parse_args(words)
     try:
-        return _run(args, db)
+        db = settings.db_path(args.db or (settings.DEMO_DB if args.command == "demo" else None))
+        args.db_path = db
+        if args.command not in WRITERS:
+            return _run(args, db)
+        from registry.store.lock import writer_lock
+
+        def note(text: str) -> None:
+            print(f"registry {args.command}: note: {text}", file=sys.stderr)
+
+        with writer_lock(db, "registry " + " ".join(words), wait=args.wait, create=args.command in CREATORS,
+                         note=note):
+            return _run(args, db)
     except RegistryError as err:
         print(f"registry {args.command}: {err.one_line()}", file=sys.stderr)
         return 2

@@ -19,6 +19,10 @@ EVENT_HEADER = [
 ]
 FIRM_HEADER = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
 DEMO_DATE = settings.DEMO_DATE
+# The clock of the test suite ($REGISTRY_TODAY, design.md: "the one way tests set the clock"): every
+# night the tests replay (2026-05 to 2026-11-01, the demo's 2026-11-01) is in its past, whatever the
+# machine's clock says. Tests of other clocks set their own (policy cases: 2030-12-31).
+TODAY = "2026-12-01"
 
 
 def new_db(path: Path) -> Path:
@@ -26,6 +30,16 @@ def new_db(path: Path) -> Path:
     from registry.pipeline.setup import init_database
 
     return init_database(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clock() -> object:
+    """Set the clock for the whole session, before any session or module fixture builds a night
+    (child processes, dbt and Airflow inherit it)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(settings.TODAY_ENV, TODAY)
+        patch.delenv(settings.FUTURE_DAYS_ENV, raising=False)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -127,3 +127,99 @@ def test_the_crash_hook_is_inert_outside_pytest(states: dict[str, Path], tmp_pat
                            "--json"], env=env, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["total"] == "-350000.00"
+
+
+# ---------------------------------------------------------------- SIGKILL during an ingest and during the exports
+
+EXPORT_KILLER = r"""
+import os, signal, sys
+from pathlib import Path
+real = Path.write_bytes
+def write_bytes(self, data):
+    if self.name.endswith(".xlsx.tmp"):   # half of the XLSX export written, then the power goes
+        real(self, data[: len(data) // 2])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return real(self, data)
+Path.write_bytes = write_bytes
+from registry.cli import main
+sys.exit(main(["--db", sys.argv[1], "nightly", "--date", sys.argv[2]]))
+"""
+
+
+def big_events(path: Path, rows: int) -> Path:
+    from registry.core.uscc import make_uscc
+
+    header = "uscc,firm_name,event_type,action,level,effective_date,published_date,document_ref,program,amount"
+    lines = [header] + [f"{make_uscc('350102', n)},福州{n}号科技有限公司,hitech,granted,national,2026-03-18,2026-03-25,"
+                        f"GR2026350{n:05d},," for n in range(rows)]
+    lines[rows // 2] += "x"  # one bad row in the middle: the quarantine must not half-land either
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def landed_state(db: Path) -> dict[str, object]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {"events": con.execute("select event_key, row_number from raw.events order by all").fetchall(),
+                "quarantine": con.execute("select row_number, field, reason from raw.quarantine "
+                                          "order by all").fetchall(),
+                "loads": con.execute("select load_id, rows_read, rows_landed, rows_quarantined, rows_duplicate "
+                                     "from raw.loads").fetchall()}
+
+
+@pytest.fixture(scope="module")
+def big_file(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, object]]:
+    """A large delivery and the state an uninterrupted ingest of it ends in."""
+    from conftest import new_db
+
+    from registry.ingest.land import ingest_file
+
+    folder = tmp_path_factory.mktemp("big")
+    path = big_events(folder / "events_big.csv", 30_000)
+    reference = new_db(folder / "uninterrupted.duckdb")
+    ingest_file("events", path, reference)
+    return path, landed_state(reference)
+
+
+@pytest.mark.parametrize("point", [*crashpoints.INGEST_POINTS, "while checking rows"])
+def test_an_ingest_killed_anywhere_lands_nothing_and_its_rerun_lands_everything(
+        point: str, big_file: tuple[Path, dict[str, object]], tmp_path: Path) -> None:
+    from conftest import new_db
+
+    from registry.ingest.land import ingest_file
+    from registry.store.lockfile import current_holder, lock_path
+
+    path, expected = big_file
+    db = new_db(tmp_path / "registry.duckdb")
+    command = [sys.executable, "-m", "registry.cli", "--db", str(db), "ingest", "events", str(path)]
+    if point in crashpoints.INGEST_POINTS:
+        killed = subprocess.run(command, env={**os.environ, crashpoints.CRASH_ENV: point}, capture_output=True,
+                                text=True, timeout=600, check=False)
+    else:  # a kill from outside, a moment after the load started reading the rows
+        child = subprocess.Popen(command, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 120
+        while current_holder(db) is None:
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.02)
+        time.sleep(1.0)
+        child.send_signal(signal.SIGKILL)
+        child.communicate(timeout=60)
+        killed = child
+    assert killed.returncode == -signal.SIGKILL
+    assert landed_state(db) == {"events": [], "quarantine": [], "loads": []}  # nothing half-landed
+    assert lock_path(db).read_text(encoding="utf-8")  # the killed process's lock is left behind ...
+    report = ingest_file("events", path, db)  # ... and taken over by the rerun
+    assert report.landed == 29_999 and report.quarantined == 1
+    assert landed_state(db) == expected
+
+
+def test_a_night_killed_while_writing_its_exports_reruns_to_the_same_exports(
+        states: dict[str, Path], tmp_path: Path) -> None:
+    db = clone(states["built_second"], tmp_path / "state")
+    with clean_environment():
+        killed = subprocess.run([sys.executable, "-c", EXPORT_KILLER, str(db), str(SECOND)], capture_output=True,
+                                text=True, timeout=600, check=False)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        leftovers = [p.name for p in (db.parent / "lists").iterdir() if p.name.endswith(".tmp")]
+        assert leftovers  # the half-written XLSX is there, under its temporary name only
+        run_nightly(SECOND, db)
+    assert outcome(db) == outcome(db_of(states["second"]))

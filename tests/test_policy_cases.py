@@ -22,6 +22,7 @@ from conftest import EVENT_HEADER, FIRM_HEADER, new_db
 
 from registry.catalog.read import read_catalog
 from registry.catalog.store import load_catalog
+from registry.core import settings
 from registry.core.uscc import make_uscc
 from registry.ingest.land import ingest_file
 from registry.pipeline.nightly import build_models
@@ -99,6 +100,12 @@ def payable(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple[st
     or needs an application (amount: entitled_amount) in every case."""
     folder = tmp_path_factory.mktemp("policy_cases")
     db = new_db(folder / "registry.duckdb")
+    with pytest.MonkeyPatch.context() as clock:  # the cases' facts run to 2029: the clock is the list date
+        clock.setenv(settings.TODAY_ENV, LIST_DATE.isoformat())
+        return _build(folder, db)
+
+
+def _build(folder: Path, db: Path) -> dict[str, list[tuple[str, str, str]]]:
     firms = _write(folder / "firms.csv", FIRM_HEADER, [row for case in CASES for row in case.firm_rows])
     events = _write(folder / "events.csv", ["uscc", *EVENT_FIELDS], [e for case in CASES for e in case.events])
     for source, path in (("firms", firms), ("events", events)):

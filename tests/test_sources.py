@@ -3,6 +3,7 @@ task calls (`registry.ingest.land_source`), and the specs' own checks."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -37,6 +38,26 @@ def samples_of(source: str) -> list[Path]:
     return sorted(p for p in settings.SAMPLE_DIR.glob(spec.files) if p.is_file())
 
 
+def physical_rows(spec, path: Path) -> int:
+    """The rows after the header as the publisher's tool shows them: CSV lines, sheet rows, JSON records."""
+    if spec.format == "json":
+        data = json.loads(path.read_text(encoding=spec.encoding))
+        for part in (spec.records or "").split(".") if spec.records else []:
+            data = data[part]
+        return len(data)
+    if spec.format == "xlsx":
+        from openpyxl import load_workbook
+
+        book = load_workbook(path)
+        sheet = book[spec.sheet] if isinstance(spec.sheet, str) else book.worksheets[spec.sheet]
+        header = next(n for n, cells in enumerate(sheet.iter_rows(values_only=True), start=1)
+                      if spec.field("uscc") and any(str(c or "").strip() in spec.field("uscc").columns +
+                                                    spec.field("uscc").aliases for c in cells))
+        return sheet.max_row - header
+    text = path.read_bytes().decode("utf-8-sig" if spec.encoding == "utf-8" else spec.encoding)
+    return len(io.StringIO(text, newline="").readlines()) - (spec.header_row or 1)
+
+
 def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql, params or []).fetchall()
@@ -51,8 +72,10 @@ def test_every_spec_lands_its_sample_and_accounts_for_every_row(source: str, tmp
     for sample in samples:
         db = new_db(tmp_path / f"{sample.stem}.duckdb")
         report = land_source(source, sample, db)
-        # never a silently dropped row: every row read is landed, quarantined or a duplicate
+        # never a silently dropped row: every row read is landed, quarantined or a duplicate, and every
+        # physical row after the header is read or blank
         assert report["read"] == report["landed"] + report["quarantined"] + report["duplicate"], report
+        assert report["read"] + report["blank"] == physical_rows(spec, sample), report
         assert report["landed"] > 0
         # the GX suite ran in full: no expectation errored (missing column, bad kwargs)
         (gx,) = rows(db, "select gx_result from raw.loads")

@@ -4,6 +4,7 @@ or a quarantined row with its reason; never a crash, never a silently dropped ro
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from decimal import Decimal
@@ -36,8 +37,13 @@ def write(tmp_path: Path, name: str, text: str, encoding: str = "gb18030") -> Pa
     return path
 
 
-def accounted(report: dict) -> bool:
-    return report["read"] == report["landed"] + report["quarantined"] + report["duplicate"]
+def accounted(report: dict, path: Path, encoding: str = "gb18030", header_line: int = 1) -> bool:
+    """Every physical row is accounted for: read = landed + quarantined + duplicates, and the rows
+    read plus the blank ones are every line after the header, counted as a text editor counts them."""
+    lines = io.StringIO(path.read_bytes().decode(encoding), newline="").readlines()[header_line:]
+    blank = sum(1 for line in lines if not line.strip().strip(',"'))
+    return (report["read"] == report["landed"] + report["quarantined"] + report["duplicate"]
+            and report["read"] + report["blank"] == len(lines) and report["blank"] == blank)
 
 
 # ---------------------------------------------------------------- encodings
@@ -111,7 +117,7 @@ def test_csv_cut_mid_row_quarantines_the_short_row(tmp_path: Path) -> None:
     path.write_bytes(cut)
     db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
-    assert accounted(report) and (report["landed"], report["quarantined"]) == (1, 1)
+    assert accounted(report, path) and (report["landed"], report["quarantined"]) == (1, 1)
     assert quarantine(db) == [(3, "_row", "row ends after 4 of 6 columns (truncated row?)")]
 
 
@@ -145,7 +151,7 @@ def test_row_with_an_extra_cell_is_quarantined_not_shifted(tmp_path: Path) -> No
     path = write(tmp_path, "hitech_shifted.csv", f"{HITECH_HEADER}\n{GOOD_ROW}\n{bad}\n")
     db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
-    assert accounted(report) and report["landed"] == 1
+    assert accounted(report, path) and report["landed"] == 1
     ((row, field, reason),) = quarantine(db)
     assert (row, field) == (3, "_row") and "7 cells but the header has 6" in reason
 
@@ -154,7 +160,7 @@ def test_a_blank_line_is_not_a_row_and_numbers_stay_those_of_the_file(tmp_path: 
     path = write(tmp_path, "hitech_blank.csv", f"{HITECH_HEADER}\n\n,,,,,\n{GOOD_ROW}\n")
     db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
-    assert (report["read"], report["landed"]) == (1, 1)
+    assert (report["read"], report["landed"]) == (1, 1) and accounted(report, path)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("select row_number from raw.events").fetchall() == [(4,)]
 
@@ -233,7 +239,7 @@ def test_a_bad_value_in_every_kind_of_column_is_quarantined_with_row_and_column(
     path = write(tmp_path, "hitech_bad.csv", HITECH_HEADER + "\n" + "\n".join(rows) + "\n")
     db = new_db(tmp_path / "r.duckdb")
     report = land_source("hitech", path, db)
-    assert accounted(report) and (report["landed"], report["quarantined"]) == (1, 4)
+    assert accounted(report, path) and (report["landed"], report["quarantined"]) == (1, 4)
     got = quarantine(db)
     assert [(r, f) for r, f, _ in got] == [(3, "effective_date"), (4, "action"), (5, "uscc"), (6, "uscc")]
     assert got[0][2].startswith("column 发证日期:") and got[1][2].startswith("column 认定类型:")

@@ -1,4 +1,4 @@
-"""Crash points: where the crash-safety test kills the nightly run (SIGKILL), one after another.
+"""Crash points: where the crash-safety test kills the nightly run or an ingest (SIGKILL).
 
 `reach(point)` does nothing unless $REGISTRY_TEST_CRASH_AT names the point *and* the process
 runs under pytest ($PYTEST_CURRENT_TEST, which pytest sets and child processes inherit), so a
@@ -28,8 +28,15 @@ POINTS = (
 )
 
 
+# In the order an ingest reaches them (registry.ingest.land): inside the landing transaction.
+INGEST_POINTS = (
+    "ingest_rows_inserted",  # the file's facts inserted, quarantine and load record not yet
+    "ingest_before_commit",  # everything inserted, transaction not committed
+)
+
+
 def reach(point: str) -> None:
-    if point not in POINTS:
+    if point not in POINTS and point not in INGEST_POINTS:
         raise ValueError(f"unknown crash point {point!r}")
     if settings.crash_point() == point:
         os.kill(os.getpid(), signal.SIGKILL)

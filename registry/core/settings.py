@@ -33,11 +33,14 @@ INBOX_ENV_VAR = "REGISTRY_INBOX"
 NOTICE_DAYS_ENV = "REGISTRY_NOTICE_DAYS"
 ACTOR_ENV = "REGISTRY_ACTOR"
 TODAY_ENV = "REGISTRY_TODAY"
+FUTURE_DAYS_ENV = "REGISTRY_FUTURE_DAYS"
 CRASH_ENV = "REGISTRY_TEST_CRASH_AT"
 
 DEFAULT_DB = REPO_ROOT / "var" / "registry.duckdb"
 DEMO_DB = REPO_ROOT / "var" / "demo" / "registry.duckdb"
 DEFAULT_NOTICE_DAYS = 7
+DEFAULT_FUTURE_DAYS = 1  # a list may be prepared the evening before its date, no earlier
+EARLIEST_LIST_DATE = dt.date(2020, 1, 1)  # no 免申即享 list of this registry predates it
 
 VARIABLES: dict[str, str] = {  # name -> what it does (README, "Settings")
     DB_ENV_VAR: f"the registry database (default {DEFAULT_DB.relative_to(REPO_ROOT)}); `--db` wins",
@@ -48,6 +51,8 @@ VARIABLES: dict[str, str] = {  # name -> what it does (README, "Settings")
     NOTICE_DAYS_ENV: f"days a published list stays in 公示 before it is confirmed (default {DEFAULT_NOTICE_DAYS})",
     ACTOR_ENV: "who records a hold or release (default: the login name)",
     TODAY_ENV: "the clock, YYYY-MM-DD, for tests, backfills and replays (default: the system clock, Shanghai)",
+    FUTURE_DAYS_ENV: f"how many days after today a list date may be (default {DEFAULT_FUTURE_DAYS}); a later one "
+                     "is refused before any build",
 }
 
 
@@ -94,6 +99,17 @@ def notice_days() -> int:
     if not text.isdigit():
         raise ConfigError(f"${NOTICE_DAYS_ENV} must be a whole number of days, not {text!r}",
                           hint=f"unset it for the default of {DEFAULT_NOTICE_DAYS} days")
+    return int(text)
+
+
+def future_days() -> int:
+    """Days after today a list date may be ($REGISTRY_FUTURE_DAYS, default 1)."""
+    text = _env(FUTURE_DAYS_ENV)
+    if text is None:
+        return DEFAULT_FUTURE_DAYS
+    if not text.isdigit() or int(text) > 366:
+        raise ConfigError(f"${FUTURE_DAYS_ENV} must be a whole number of days from 0 to 366, not {text!r}",
+                          hint=f"unset it for the default of {DEFAULT_FUTURE_DAYS} day")
     return int(text)
 
 

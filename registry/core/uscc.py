@@ -20,6 +20,11 @@ Every character comes from the 31-character set ``0123456789ABCDEFGHJKLMNPQRTUWX
   (the plain alphabet, every letter); weights ``3 7 9 10 5 8 4 2``; ``C9 = 11 - (sum mod 11)``,
   where 10 is written ``X`` and 11 is written ``0``.
 
+Positions 3-8 are checked against GB/T 2260 by :func:`division_problem` (python-stdnum's table of
+division codes with the years each was in use): a code that never named a division, or that was
+retired before USCCs were first issued (2015), cannot be in a real USCC. :func:`normalize_uscc`
+checks the structure only (any six digits), so generators and tests may use any code.
+
 Use :func:`normalize_uscc` on anything that came from outside (a CSV cell, a form field): it
 turns full-width characters into ASCII, trims surrounding white space and upper-cases, then
 validates and either returns the canonical code or raises :class:`UsccError` saying what to fix.
@@ -30,16 +35,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
+from functools import cache
 
 __all__ = [
     "CHARSET",
+    "Division",
     "UsccError",
     "check_char_17",
     "check_char_18",
+    "division",
     "division_code_of",
+    "division_problem",
     "is_valid_uscc",
     "make_uscc",
     "normalize_uscc",
+    "same_place",
 ]
 
 CHARSET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -223,6 +234,73 @@ def make_uscc(
     body = "MA" + tail
     first17 = registration_dept + org_category + division_code + body + check_char_17(body)
     return first17 + check_char_18(first17)
+
+
+# --------------------------------------------------------------------------- GB/T 2260 divisions
+
+USCC_FIRST_YEAR = 2015  # GB 32100-2015: no USCC was issued under a division code retired before then
+_SPELL = re.compile(r"(?:\[(\d{4})-(\d{4})?\])?([^,\[]+)")
+_MUNICIPALITIES = frozenset({"11", "12", "31", "50"})  # 直辖市: the province is the city
+
+
+@dataclass(frozen=True)
+class Division:
+    """One GB/T 2260 code: its province and its (latest) name, e.g. 350102 福建省 鼓楼区."""
+
+    code: str
+    province: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.province}{'' if self.name == self.province else self.name}"
+
+
+@cache
+def _lookup(code: str) -> tuple[str, list[tuple[int | None, int | None, str]]] | None:
+    from stdnum import numdb  # python-stdnum's GB/T 2260 table (cn/loc), read once
+
+    info = numdb.get("cn/loc").info(code)
+    if len(info) != 2 or not info[1][1].get("county"):
+        return None
+    province = info[0][1].get("province", "")
+    spells = [(int(a) if a else None, int(b) if b else None, name.strip())
+              for a, b, name in _SPELL.findall(info[1][1]["county"])]
+    return province, spells
+
+
+def division(code: str) -> Division | None:
+    """The GB/T 2260 division `code` names, when it is real and was in use in 2015 or later."""
+    if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()):
+        return None
+    found = _lookup(code)
+    if found is None:
+        return None
+    province, spells = found
+    current = [name for _start, end, name in spells if end is None or end >= USCC_FIRST_YEAR]
+    return Division(code, province, current[-1]) if current else None
+
+
+def division_problem(code: str) -> str | None:
+    """Why `code` cannot be a division code of today's registrations (None when it can)."""
+    if division(code) is not None:
+        return None
+    found = _lookup(code) if len(code) == 6 and code.isdigit() else None
+    if found is not None:
+        last = max((end or 0) for _s, end, _n in found[1])
+        return f"{code} is a GB/T 2260 code retired in {last}, before USCCs were issued ({USCC_FIRST_YEAR})"
+    return f"{code} is not a GB/T 2260 administrative division code"
+
+
+def same_place(uscc_division: str, firm_division: str) -> bool:
+    """Do a USCC's division (positions 3-8) and a firm's division_code agree? They agree within one
+    city (the first four digits; a 直辖市 is one city), and a code issued at province level (xx0000)
+    agrees with every division of its province: registration authorities issue codes at every
+    level, and a firm that moved district keeps its code."""
+    if uscc_division[:2] != firm_division[:2]:
+        return False
+    if uscc_division[:2] in _MUNICIPALITIES or uscc_division[2:] == "0000":
+        return True
+    return uscc_division[:4] == firm_division[:4]
 
 
 # --------------------------------------------------------------------------- internals

@@ -1,12 +1,23 @@
-"""The closed event vocabulary: the one place where event types, actions and levels are named.
+"""The closed event vocabulary: the one place where event types, actions, levels and programs are named.
 
-The registry writes these tables into DuckDB (schema `reference`) on every connection set-up,
-so dbt tests and the policy catalog check against the same lists.
+The registry writes these tables into DuckDB (schema `reference`) when a database is set up and
+before every night, so dbt tests and the policy catalog check against the same lists.
+
+Programs (`PROGRAMS`): texts the policy catalog matches on are a closed vocabulary too. A grant's
+`program` (what the payment rewards), a ranking's list and an incubator's assessment grade name one
+of the values below, or the row is quarantined with the known values in its reason: an unfamiliar
+label from an agency must never drop a firm's award without a word. A `program` the catalog only
+tells apart (the product of a per-product award: `product_security_evaluation`) stays free text
+(`FREE_TEXT_PROGRAM_TYPES`). Every other event type takes no program.
+
+`PLAUSIBLE_YUAN` is the one place where the largest believable amount of each event kind is
+declared: a value above it is quarantined as implausible (a unit applied twice, a typo), never paid.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -64,42 +75,72 @@ EVENT_TYPE_NAMES: frozenset[str] = frozenset(t.name for t in EVENT_TYPES)
 EVENT_KINDS: dict[str, str] = {t.name: t.kind for t in EVENT_TYPES}
 TIER_TYPES: tuple[str, ...] = tuple(t.name for t in EVENT_TYPES if t.tier_rank is not None)
 
-# The closed vocabularies of `program`: the texts the catalog matches on (design.md). An event type
-# listed here takes one of its programs (a row with another is quarantined, naming these); one in
-# FREE_TEXT_PROGRAMS takes any text the catalog only tells apart (a product's, a centre's name);
-# any other type takes no program.
-PROGRAMS: dict[str, dict[str, str]] = {
-    "provincial_grant": {
-        "rd_investment": "省级企业研发投入奖补",
-        "first_set_equipment": "福建省首台（套）重大技术装备专项资金补助",
-        "key_research": "省重点科研任务实际到账补助资金",
-        "little_giant": "省级财政对国家专精特新“小巨人”企业的奖励",
-        "digital_benchmark": "省级对新入选省级数智化标杆企业的奖励",
-        "digital_benchmark_national": "省级对国家级智改数转标杆案例、国家高标准数字园区等项目的奖励",
-        "srdi_provincial": "省级专精特新中小企业奖励",
-        "single_champion": "制造业单项冠军企业奖励",
-    },
-    "national_grant": {
-        "key_research": "国家重点科研任务实际到账补助资金",
-        "little_giant": "中央财政支持专精特新“小巨人”企业资金",
-        "digital_benchmark_national": "国家对标杆案例、数字园区项目的奖励",
-        "first_set_equipment": "国家首台（套）支持资金",
-    },
-    "software_ranking": {
-        "software_revenue_top100": "中国软件业务收入前百家（中国软件行业协会）",
-        "software_competitiveness_top100": "软件和信息技术服务综合竞争力百强（中国电子信息行业联合会）",
-        "internet_top100": "中国互联网企业100强（中国互联网协会）",
-    },
-    "incubator_assessment": {"excellent": "优秀", "good": "良好", "pass": "合格", "fail": "不合格"},
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    term: str  # the Chinese name the publications use
+
+
+GRANT_PROGRAMS: tuple[Program, ...] = (
+    Program("little_giant", "专精特新“小巨人”企业奖励"),
+    Program("srdi_provincial", "专精特新中小企业奖励"),
+    Program("single_champion", "制造业单项冠军企业奖励"),
+    Program("first_set_equipment", "首台（套）重大技术装备奖补"),
+    Program("rd_investment", "企业研发投入奖补"),
+    Program("key_research", "重点科研任务补助"),
+    Program("digital_benchmark", "省级数智化标杆奖励"),
+    Program("digital_benchmark_national", "国家级数智化标杆奖励"),
+)
+RANKING_PROGRAMS: tuple[Program, ...] = (
+    Program("software_revenue_top100", "中国软件业务收入前百家企业"),
+    Program("software_competitiveness_top100", "中国软件和信息技术服务综合竞争力百强企业"),
+    Program("internet_top100", "中国互联网综合实力前百家企业"),
+)
+ASSESSMENT_GRADES: tuple[Program, ...] = (
+    Program("excellent", "优秀"),
+    Program("good", "良好"),
+    Program("pass", "合格"),
+    Program("fail", "不合格"),
+)
+
+PROGRAMS: dict[str, tuple[Program, ...]] = {  # event type -> the programs it may carry (closed)
+    "provincial_grant": GRANT_PROGRAMS,
+    "national_grant": GRANT_PROGRAMS,
+    "software_ranking": RANKING_PROGRAMS,
+    "incubator_assessment": ASSESSMENT_GRADES,
 }
-FREE_TEXT_PROGRAMS: frozenset[str] = frozenset({
-    "product_security_evaluation",  # the evaluated product (名称及版本)
-    "mfg_innovation_center",  # the centre's name: a lead unit may lead several
-    "digital_benchmark",  # the project or case's name
+PROGRAM_NAMES: dict[str, frozenset[str]] = {t: frozenset(p.name for p in ps) for t, ps in PROGRAMS.items()}
+GRANT_PROGRAM_NAMES: frozenset[str] = frozenset(p.name for p in GRANT_PROGRAMS)
+# Types whose program is free text the catalog only tells apart, never matches (design.md).
+FREE_TEXT_PROGRAM_TYPES: frozenset[str] = frozenset({
+    "product_security_evaluation",  # the evaluated product (名称及版本): 每项产品
+    "mfg_innovation_center",  # the centre's name: a lead unit may lead several centres
+    "digital_benchmark",  # the case or project's name
 })
 
 
+def program_types() -> frozenset[str]:
+    """Event types that carry a program (closed or free text); every other type takes none."""
+    return frozenset(PROGRAMS) | FREE_TEXT_PROGRAM_TYPES
+
+
 def programs_of(event_type: str) -> frozenset[str] | None:
-    """The programs `event_type` may carry, or None when its program is free text or it takes none."""
-    found = PROGRAMS.get(event_type)
-    return frozenset(found) if found is not None else None
+    """The closed programs of `event_type` (the catalog may match on these), or None when it has none."""
+    return PROGRAM_NAMES.get(event_type)
+
+
+def known_programs(event_type: str) -> str:
+    """The closed programs of `event_type` as a reason names them: `little_giant（专精特新“小巨人”企业奖励）, ...`."""
+    return ", ".join(f"{p.name}（{p.term}）" for p in PROGRAMS.get(event_type, ()))
+
+
+# The largest amount (yuan) believable for one event of each kind; above it a row is quarantined as
+# implausible. Grants: no 奖补 of a single programme reaches 1亿. Measures (investment, loans, R&D
+# spending of one firm in one year) stay below 1万亿; annual reports (revenue, profit, wages) below
+# 10万亿 (China's largest firm reports about 3.5万亿 of revenue).
+PLAUSIBLE_YUAN: dict[str, Decimal] = {
+    "grant": Decimal("100000000"),  # 1亿
+    "measure": Decimal("1000000000000"),  # 1万亿
+    "report": Decimal("10000000000000"),  # 10万亿
+}

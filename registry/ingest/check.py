@@ -1,5 +1,8 @@
 """`registry sources check SPEC FILE`: what a file would land, quarantine and why, and the GX result,
-without touching any database. It runs the same `registry.ingest.prepare` as a real load."""
+without writing anything. It runs the same `registry.ingest.prepare` as a real load, every value
+check included; when a registry database exists (`--db` or $REGISTRY_DB) it also runs the same
+`against_landed` as a load, read-only: facts already landed, conflicts with them, retractions that
+match nothing, firms whose master data changed. So it reports exactly what `ingest` would do."""
 
 from __future__ import annotations
 
@@ -7,9 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from registry.core.errors import DatabaseBusy
 from registry.ingest.errors import SpecError
-from registry.ingest.land import Prepared, Progress, prepare, validate
+from registry.ingest.land import Landing, Prepared, Progress, against_landed, prepare, validate
 from registry.ingest.spec import SourceSpec, load_spec, spec_paths
+from registry.store import db as registry_db
 
 MAX_SHOWN = 50
 
@@ -18,28 +23,64 @@ MAX_SHOWN = 50
 class CheckResult:
     prepared: Prepared
     gx: Any  # registry.ingest.validation.ValidationReport
+    landing: Landing | None = None  # against a registry database, when one was given
+    against: str = "no registry database given: facts already landed, and conflicts with them, are only known " \
+                   "at landing (give --db)"
+
+    @property
+    def problems(self) -> list[Any]:
+        return self.prepared.problems + (self.landing.conflicts if self.landing else [])
+
+    @property
+    def would_land(self) -> dict[str, dict[str, Any]]:
+        return self.landing.new if self.landing else self.prepared.rows
+
+    @property
+    def quarantined_rows(self) -> int:
+        return len({q.row_number for q in self.problems})
+
+    @property
+    def duplicates(self) -> list[Any]:
+        return self.prepared.duplicates + (self.landing.existing if self.landing else [])
+
+    @property
+    def warnings(self) -> list[str]:
+        return self.prepared.warnings + (self.landing.warnings if self.landing else [])
 
     @property
     def ok(self) -> bool:
-        return self.gx.success and not self.prepared.problems
+        return self.gx.success and not self.problems
 
     def to_json_obj(self) -> dict[str, Any]:
         p = self.prepared
         return {
             "source": p.spec.name, "file": str(p.path), "file_sha256": p.sha256, "read": p.read,
-            "would_land": len(p.rows), "quarantined_rows": p.quarantined_rows, "duplicates": len(p.duplicates),
-            "rows": [{k: _text(v) for k, v in row.items() if k != "_key"} for row in p.rows.values()],
+            "would_land": len(self.would_land), "quarantined_rows": self.quarantined_rows,
+            "duplicates": len(self.duplicates), "blank_rows": p.blank_rows, "physical_rows": p.physical_rows,
+            "rows": [{k: _text(v) for k, v in row.items() if k != "_key"} for row in self.would_land.values()],
             "quarantine": [{"row": q.row_number, "field": q.field, "value": q.value, "reason": q.reason}
-                           for q in p.problems],
+                           for q in self.problems],
             "duplicate_rows": [{"row": d.row_number, "repeats_row": d.of_row} for d in p.duplicates],
+            "already_landed_rows": [{"row": d.row_number, "landed_row": d.of_row}
+                                    for d in (self.landing.existing if self.landing else [])],
+            "against": self.against,
             "gx": {"suite": self.gx.suite, "success": self.gx.success, "summary": self.gx.summary()},
-            "warnings": p.warnings,
+            "warnings": self.warnings,
         }
 
 
-def check_file(spec: SourceSpec, path: Path, progress: Progress | None = None) -> CheckResult:
+def check_file(spec: SourceSpec, path: Path, progress: Progress | None = None, db: Path | None = None) -> CheckResult:
+    """The dry run of `path` as source `spec`; with `db` (an existing registry) also against what landed."""
     prepared = prepare(spec, Path(path), progress)
-    return CheckResult(prepared, validate(prepared))
+    result = CheckResult(prepared, validate(prepared))
+    if db is not None and Path(db).exists():
+        try:
+            with registry_db.connect(Path(db), read_only=True) as con:
+                result.landing = against_landed(con, prepared)
+            result.against = f"checked against the registry {db} (read-only)"
+        except DatabaseBusy as err:
+            result.against = f"could not read the registry {db}: {err.message}; facts already landed are unknown"
+    return result
 
 
 def _text(value: Any) -> str:
@@ -51,34 +92,40 @@ def _text(value: Any) -> str:
 def render(result: CheckResult, limit: int = MAX_SHOWN) -> str:
     p = result.prepared
     spec = p.spec
+    rows, problems = result.would_land, result.problems
     out = [
         f"source {spec.name} ({spec.where}) <- {p.path} [{spec.format}"
         + (f", {spec.encoding}" if spec.format != "xlsx" else "") + f"; {p.location}]",
-        f"  contract {spec.contract}; read {p.read} rows: would land {len(p.rows)}, quarantine "
-        f"{p.quarantined_rows}, duplicate {len(p.duplicates)} (nothing written; duplicates of facts already in "
-        "a registry are only known at landing)",
+        f"  contract {spec.contract}; read {p.read} rows: would land {len(rows)}, quarantine "
+        f"{result.quarantined_rows}, duplicate {len(result.duplicates)} (nothing written; {result.against})",
         "  columns: " + "; ".join(f"{name} <- {where}" for name, where in p.columns.items()),
     ]
+    if p.blank_rows:
+        out.append(f"  blank rows (not data): {', '.join(map(str, p.blank_rows[:20]))}"
+                   + (" ..." if len(p.blank_rows) > 20 else ""))
     if p.ignored_columns:
         out.append("  not used: " + ", ".join(p.ignored_columns))
-    out += [f"  warning: {w}" for w in p.warnings]
-    fields = [n for n in spec.contract_def.field_names if any(row.get(n) is not None for row in p.rows.values())]
-    out.append(f"would land ({len(p.rows)}):")
-    if p.rows:
+    out += [f"  warning: {w}" for w in result.warnings]
+    fields = [n for n in spec.contract_def.field_names if any(row.get(n) is not None for row in rows.values())]
+    out.append(f"would land ({len(rows)}):")
+    if rows:
         table = [["row", *fields]] + [[str(r["row_number"]), *(_text(r.get(n)) for n in fields)]
-                                     for r in list(p.rows.values())[:limit]]
+                                     for r in list(rows.values())[:limit]]
         out += ["  " + line for line in _columns(table)]
-        if len(p.rows) > limit:
-            out.append(f"  ... {len(p.rows) - limit} more")
-    out.append(f"would quarantine ({p.quarantined_rows} rows):")
-    for q in p.problems[:limit]:
+        if len(rows) > limit:
+            out.append(f"  ... {len(rows) - limit} more")
+    out.append(f"would quarantine ({result.quarantined_rows} rows):")
+    for q in problems[:limit]:
         value = "" if q.value is None else f" value {q.value!r}:"
         out.append(f"  row {q.row_number} field {q.field}:{value} {q.reason}")
-    if len(p.problems) > limit:
-        out.append(f"  ... {len(p.problems) - limit} more")
-    out.append(f"duplicates ({len(p.duplicates)}):")
+    if len(problems) > limit:
+        out.append(f"  ... {len(problems) - limit} more")
+    out.append(f"duplicates ({len(result.duplicates)}):")
     out += [f"  row {d.row_number} repeats row {d.of_row} (same fact): counted, not landed again"
             for d in p.duplicates[:limit]]
+    if result.landing is not None:
+        out += [f"  row {d.row_number} is a fact already landed (landed row {d.of_row}): counted, not landed again"
+                for d in result.landing.existing[:limit]]
     out.append(result.gx.summary())
     for outcome in result.gx.failures():
         if outcome.notes:
@@ -137,7 +184,7 @@ def run_sources_command(args: Any) -> int:
     if args.sources_command == "list":
         print(list_specs())
         return 0
-    result = check_file(find_spec(args.spec), args.file, stderr_progress())
+    result = check_file(find_spec(args.spec), args.file, stderr_progress(), db=getattr(args, "db_path", None))
     if args.json:
         print(json.dumps(result.to_json_obj(), ensure_ascii=False, indent=1))
     else:

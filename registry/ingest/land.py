@@ -7,17 +7,26 @@ source the steps are the same:
 1. read the file (`registry.ingest.readers`: CSV/XLSX/JSON, encoding, header row);
 2. map each row to contract texts (`registry.ingest.mapping`: columns, maps, converters, constants);
 3. check each row against the contract (`registry.core.contracts` parsers and cross-field rules);
-4. dedup: the same fact twice in the file is a duplicate; two rows that share the spec's
-   `dedup_key` but differ in the fact are a conflict and the later one is quarantined;
-5. validate the batch with the spec's Great Expectations suite (`registry.ingest.validation`);
-6. land, in one transaction: new facts into raw.events / raw.firms (source = spec name, file sha256,
+4. dedup: the same fact twice in the file is a duplicate; two rows with the same identity (the
+   contract's, per event kind: `Contract.identity`; and the spec's `dedup_key` when it declares one)
+   but another value are a conflict and the later one is quarantined naming the earlier row;
+5. against what landed before (`against_landed`): a fact already landed is a duplicate; a row with
+   the identity of a landed fact but another value (1,200,000 where 1,000,000 landed) is a conflict
+   naming both rows and files, never a second fact, unless that landed fact is retracted (by a
+   landed `retracted` row or one in this file: a correction is a retraction plus the new fact); a
+   retraction that matches no fact is reported; firm master data that changed since the last
+   delivery is reported (a firm renames or moves: the newest delivery is its master record);
+6. validate the batch with the spec's Great Expectations suite (`registry.ingest.validation`);
+7. land, in one transaction: new facts into raw.events / raw.firms (source = spec name, file sha256,
    row number in the original file, ingested_at), problems into raw.quarantine (source, row, field,
    reason, the original cells), one row into raw.loads (counts, GX result).
 
-Every row read ends in exactly one place: landed, quarantined, or counted as a duplicate (of a row in
-the same file, or of a fact already landed). A crash lands nothing; the same file (sha256) delivered
-twice for the same source adds nothing. `prepare()` is steps 1-4 without the database: `registry
-sources check` shows it.
+Every physical row of the file ends in exactly one place: landed, quarantined, counted as a duplicate
+(of a row in the same file, or of a fact already landed), or skipped as blank (the reader's
+`blank_rows`). A crash lands nothing; the same file (sha256) delivered twice for the same source
+adds nothing. The load holds the run lock (`registry.store.lock`): one writer at a time. `prepare()`
+is steps 1-4 without the database, `against_landed()` step 5 on a read-only connection: `registry
+sources check` runs both, so it reports exactly what a load would do.
 """
 
 from __future__ import annotations
@@ -34,15 +43,17 @@ from typing import Any
 
 import pandas as pd
 
+from registry.core import crashpoints, settings
 from registry.core.contracts import Contract, FieldError
 from registry.ingest.errors import IngestError, SpecError
 from registry.ingest.mapping import Binding, Mapped, Problem
 from registry.ingest.readers import read_table
 from registry.ingest.spec import SourceSpec, find_spec
 from registry.store import db as registry_db
+from registry.store.lock import writer_lock
 
-__all__ = ["IngestError", "IngestReport", "Prepared", "Problem", "SpecError", "fact_key", "ingest_file",
-           "land", "land_source", "prepare"]
+__all__ = ["IngestError", "IngestReport", "Landing", "Prepared", "Problem", "SpecError", "against_landed",
+           "fact_key", "ingest_file", "land", "land_source", "prepare"]
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 PROGRESS_EVERY_SECONDS = 2.0
@@ -57,6 +68,7 @@ class IngestReport:
     landed: int = 0
     quarantined: int = 0
     duplicate: int = 0
+    blank: int = 0  # physical rows holding nothing (not data, not counted in `read`)
     already_loaded: bool = False
     gx_summary: str = "not run"
     gx_success: bool | None = None
@@ -64,7 +76,8 @@ class IngestReport:
 
     def summary(self) -> str:
         head = f"{self.source} <- {Path(self.file).name}: read {self.read}, landed {self.landed}, " \
-               f"quarantined {self.quarantined}, duplicate {self.duplicate}"
+               f"quarantined {self.quarantined}, duplicate {self.duplicate}" + \
+               (f", blank {self.blank} (not data)" if self.blank else "")
         if self.already_loaded:
             head += " (this file was loaded before: nothing added)"
         return "\n".join([head, f"  {self.gx_summary}", *(f"  warning: {w}" for w in self.warnings)])
@@ -95,10 +108,26 @@ class Prepared:
     warnings: list[str]
     ignored_columns: list[str]
     columns: dict[str, str]  # contract field -> where it comes from (column, template or constant)
+    blank_rows: list[int] = field(default_factory=list)
+    physical_rows: int = 0  # physical rows after the header: read + blank
 
     @property
     def quarantined_rows(self) -> int:
         return len({p.row_number for p in self.problems})
+
+
+@dataclass
+class Landing:
+    """What step 5 found for a prepared file against a database (`against_landed`)."""
+
+    new: dict[str, dict[str, Any]]  # fact key -> row that would land
+    existing: list[Duplicate]  # rows whose fact has landed before (of_row: the landed row's number)
+    conflicts: list[Problem]  # rows whose identity matches a landed fact with another value
+    warnings: list[str]
+
+    @staticmethod
+    def without_database(prepared: Prepared) -> Landing:
+        return Landing(dict(prepared.rows), [], [], [])
 
 
 def fact_key(contract: Contract, row: dict[str, Any]) -> str:
@@ -106,7 +135,7 @@ def fact_key(contract: Contract, row: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 
 
-def _parse_row(contract: Contract, mapped: Mapped, row_number: int, binding: Binding,
+def _parse_row(contract: Contract, mapped: Mapped, row_number: int, binding: Binding, today: dt.date,
                ) -> tuple[dict[str, Any], list[Problem]]:
     """The contract check: every field through its parser, then the cross-field rules.
 
@@ -128,7 +157,8 @@ def _parse_row(contract: Contract, mapped: Mapped, row_number: int, binding: Bin
         except FieldError as err:
             problems.append(Problem(row_number, fld.name, value, _where(binding, fld.name, str(err)), mapped.raw_row))
     if not problems and contract.row_rules is not None:
-        problems = [Problem(row_number, f, None, reason, mapped.raw_row) for f, reason in contract.row_rules(parsed)]
+        problems = [Problem(row_number, f, _text(parsed.get(f)), reason, mapped.raw_row)
+                    for f, reason in contract.row_rules(parsed, today)]
     return parsed, problems
 
 
@@ -143,16 +173,25 @@ def _where(binding: Binding, name: str, reason: str) -> str:
     return reason if label == name else f"column {label}: {reason}"
 
 
+def _differing(contract: Contract, first: dict[str, Any], second: dict[str, Any]) -> list[str]:
+    return [n for n in contract.key_fields if _text(first.get(n)) != _text(second.get(n))]
+
+
 def _conflict(contract: Contract, first: dict[str, Any], second: dict[str, Any]) -> str:
-    differing = [n for n in contract.key_fields if first[n] != second[n]]
+    differing = _differing(contract, first, second)
     shown = ", ".join(f"{n} {first[n]!s} vs {second[n]!s}" for n in differing[:3])
     return shown
 
 
-def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None) -> Prepared:
+CORRECTION_HINT = ("if the new value is a correction, send a `retracted` row for the fact as it landed together "
+                   "with the new one (docs/adding-a-source.md, \"Corrections\"); if not, correct the source")
+
+
+def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, today: dt.date | None = None) -> Prepared:
     """Steps 1-4 (read, map, contract check, dedup within the file) for `path` as source `spec`."""
     path = Path(path)
     contract = spec.contract_def
+    today = today or settings.today()
     sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
     binding = Binding(spec)
     table = read_table(spec, path, binding)
@@ -161,12 +200,13 @@ def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None) -> P
     tick = _ticker(progress, "checking rows", total)
     landed: dict[str, dict[str, Any]] = {}
     by_dedup: dict[tuple, dict[str, Any]] = {}
+    by_identity: dict[tuple, dict[str, Any]] = {}
     problems: list[Problem] = []
     duplicates: list[Duplicate] = []
     frame_rows: list[dict[str, str | None]] = []
     for done, row in enumerate(table.rows, start=1):
         mapped = binding.map(row)
-        parsed, row_problems = _parse_row(contract, mapped, row.number, binding)
+        parsed, row_problems = _parse_row(contract, mapped, row.number, binding, today)
         # GX sees each value as it would land (canonical text) or, where it failed, as mapped.
         frame_rows.append({name: _text(parsed[name]) if name in parsed else mapped.values.get(name)
                            for name in contract.field_names})
@@ -179,7 +219,7 @@ def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None) -> P
             duplicates.append(Duplicate(row.number, landed[key]["row_number"]))
             continue
         dedup = tuple(str(parsed[n]) for n in spec.dedup_key)
-        earlier = by_dedup.get(dedup)
+        earlier = by_dedup.get(dedup) if spec.dedup_key else None
         if earlier is not None:
             problems.append(Problem(
                 row.number, spec.dedup_key[-1], None,
@@ -187,14 +227,29 @@ def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None) -> P
                 f"{_conflict(contract, earlier, parsed)}; one of the two is wrong: correct the source",
                 mapped.raw_row))
             continue
+        names = contract.identity(parsed)
+        identity = (names, tuple(_text(parsed[n]) for n in names))
+        earlier = by_identity.get(identity)
+        if earlier is not None:
+            differing = _differing(contract, earlier, parsed)
+            problems.append(Problem(
+                row.number, differing[0], _text(parsed[differing[0]]),
+                f"conflicts with row {earlier['row_number']} of {path.name}: the same fact (same "
+                f"{', '.join(names)}) with another value: {_conflict(contract, earlier, parsed)} (exists with a "
+                f"different value: one of the two is wrong, never a second fact); {CORRECTION_HINT}",
+                mapped.raw_row))
+            continue
         parsed["_key"], parsed["row_number"] = key, row.number
-        landed[key] = by_dedup[dedup] = parsed
+        landed[key] = by_identity[identity] = parsed
+        if spec.dedup_key:
+            by_dedup[dedup] = parsed
     columns = {f.name: binding.label(f.name) for f in spec.fields}
     columns.update({name: f"constant {value!r}" for name, value in spec.constants.items()})
     return Prepared(
         spec=spec, path=path, sha256=sha, location=table.location, read=total, rows=landed, problems=problems,
         duplicates=duplicates, frame=pd.DataFrame(frame_rows, columns=list(contract.field_names), dtype="object"),
         warnings=table.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
+        blank_rows=table.blank_rows, physical_rows=table.physical_rows,
     )
 
 
@@ -246,11 +301,16 @@ def land_source(source: str, path: str | Path, db: Path, log: logging.Logger | N
 
 
 def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = None) -> IngestReport:
-    """Steps 1-6 for `path` as source `spec` into the database `db`."""
+    """Steps 1-7 for `path` as source `spec` into the database `db`, holding the run lock."""
+    with writer_lock(db, f"registry ingest {spec.name} {Path(path).name}"):
+        return _land(spec, Path(path), db, progress)
+
+
+def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> IngestReport:
     prepared = prepare(spec, path, progress)
     contract = spec.contract_def
     report = IngestReport(source=spec.name, file=str(path), file_sha256=prepared.sha256, read=prepared.read,
-                          warnings=prepared.warnings)
+                          blank=len(prepared.blank_rows), warnings=list(prepared.warnings))
     load_id = f"{spec.name}:{prepared.sha256[:20]}"
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
 
@@ -262,38 +322,34 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
             report.gx_summary = f"GX not rerun: file first loaded at {previous[0]}"
             return report
 
+        landing = against_landed(con, prepared)
         if progress is not None:
             progress("validating (Great Expectations)", 0, 1)
         gx = validate(prepared)
         report.gx_summary, report.gx_success = gx.summary(), gx.success
 
-        landed = dict(prepared.rows)
+        problems = prepared.problems + landing.conflicts
+        report.duplicate = len(prepared.duplicates) + len(landing.existing)
+        report.landed = len(landing.new)
+        report.quarantined = len({p.row_number for p in problems})
+        report.warnings += landing.warnings
         table = f"raw.{contract.name}"
         key_column = "event_key" if contract.name == "events" else "firm_key"
-        if landed:
-            existing = {k for (k,) in con.execute(
-                f"select {key_column} from {table} where {key_column} in (select unnest(?))",  # noqa: S608
-                [list(landed)],
-            ).fetchall()}
-            for key in existing:
-                del landed[key]
-            report.duplicate = len(prepared.duplicates) + len(existing)
-        else:
-            report.duplicate = len(prepared.duplicates)
-        report.landed = len(landed)
-        report.quarantined = prepared.quarantined_rows
 
         if progress is not None:
             progress("landing", 0, report.landed)
         con.execute("begin transaction")
         try:
-            _insert_rows(con, contract, table, key_column, landed, spec.name, prepared.sha256, ingested_at, load_id)
-            _insert_problems(con, prepared.problems, spec.name, path, prepared.sha256, ingested_at, load_id)
+            _insert_rows(con, contract, table, key_column, landing.new, spec.name, prepared.sha256, ingested_at,
+                         load_id)
+            crashpoints.reach("ingest_rows_inserted")
+            _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
             con.execute(
                 "insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [load_id, spec.name, path.name, prepared.sha256, ingested_at, report.read, report.landed,
-                 report.quarantined, report.duplicate, gx.success, gx.summary(), gx.to_json()],
+                [load_id, spec.name, safe_text(path.name), prepared.sha256, ingested_at, report.read, report.landed,
+                 report.quarantined, report.duplicate, gx.success, safe_text(gx.summary()), safe_text(gx.to_json())],
             )
+            crashpoints.reach("ingest_before_commit")
             con.execute("commit")
         except Exception:
             con.execute("rollback")
@@ -301,6 +357,175 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
         if progress is not None:
             progress("landing", report.landed, report.landed)
     return report
+
+
+def safe_text(text: str | None) -> str | None:
+    """`text` as DuckDB can store it: lone surrogates (a JSON `\\ud800`, an undecodable file name)
+    become backslash escapes; everything else is kept as it is."""
+    if text is None:
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+# ------------------------------------------------------------------------- step 5: against what landed
+
+# A landed retraction (or one in the file) withdraws the facts it names exactly as the models read it
+# (int_events_in_force): same firm, event type, level and effective date, and the program and amount
+# when the retraction gives them.
+_RETRACTS = """r.uscc = e.uscc and r.event_type = e.event_type and coalesce(r.level, '') = coalesce(e.level, '')
+               and r.effective_date::varchar = e.effective_date::varchar
+               and (r.program is null or r.program = e.program)
+               and (r.amount is null or r.amount::varchar = e.amount::varchar)"""
+
+
+def _frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
+    return pd.DataFrame([[_text(r.get(n)) for n in names] for r in rows], columns=names, dtype="object")
+
+
+def against_landed(con: Any, prepared: Prepared) -> Landing:
+    """Step 5 on an open connection (read-only is enough): which rows are facts already landed,
+    which conflict with a landed fact, which retractions match nothing, which firms changed."""
+    landing = Landing.without_database(prepared)
+    if not landing.new:
+        return landing
+    contract = prepared.spec.contract_def
+    table = f"raw.{contract.name}"
+    key_column = "event_key" if contract.name == "events" else "firm_key"
+    existing = dict(con.execute(
+        f"select {key_column}, row_number from {table} where {key_column} in (select unnest(?))",  # noqa: S608
+        [list(landing.new)]).fetchall())
+    for key in existing:
+        row = landing.new.pop(key)
+        landing.existing.append(Duplicate(row["row_number"], existing[key]))
+    if contract.name == "events":
+        _event_conflicts(con, prepared, landing)
+        _unmatched_retractions(con, prepared, landing)
+    else:
+        _firm_changes(con, prepared, landing)
+    return landing
+
+
+def _landed_candidates(con: Any, incoming: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
+    """Landed events of the incoming rows' firms whose `names` match an incoming row's."""
+    con.register("incoming_identity", incoming)
+    try:
+        on = " and ".join(f"e.{n}::varchar is not distinct from i.{n}" for n in names)
+        rows = con.execute(f"""
+            with cand as (select * from raw.events where uscc in (select uscc from incoming_identity))
+            select i._key as incoming_key, e.*, l.file_name
+            from incoming_identity as i join cand as e on {on} and e.event_key <> i._key
+            left join raw.loads as l on l.load_id = e.load_id
+            order by e.ingested_at, e.row_number""").fetchall()  # noqa: S608 (names: contract fields)
+        columns = [d[0] for d in con.description]
+    finally:
+        con.unregister("incoming_identity")
+    return [dict(zip(columns, row, strict=True)) for row in rows]
+
+
+def _retracted_keys(con: Any, events: list[dict[str, Any]], retractions: pd.DataFrame) -> set[str]:
+    """Which of these landed events a landed retraction, or one of `retractions` (this file), withdraws."""
+    if not events:
+        return set()
+    keys = [e["event_key"] for e in events]
+    con.register("file_retractions", retractions)
+    try:
+        found = con.execute(f"""
+            select e.event_key from raw.events as e
+            where e.event_key in (select unnest(?)) and (
+                exists (select 1 from raw.events as r where r.action = 'retracted' and {_RETRACTS})
+                or exists (select 1 from file_retractions as r where {_RETRACTS}))""", [keys]).fetchall()  # noqa: S608
+    finally:
+        con.unregister("file_retractions")
+    return {k for (k,) in found}
+
+
+def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
+    contract = prepared.spec.contract_def
+    rows = list(landing.new.values())
+    retractions = _frame([r for r in prepared.rows.values() if r["action"] == "retracted"],
+                         ["uscc", "event_type", "level", "effective_date", "program", "amount"])
+    by_identity: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_identity.setdefault(contract.identity(row), []).append(row)
+    conflicts: dict[str, dict[str, Any]] = {}
+    for names, group in by_identity.items():
+        incoming = _frame(group, [*names, "_key"])
+        found = _landed_candidates(con, incoming, list(names))
+        withdrawn = _retracted_keys(con, found, retractions)
+        for landed in found:
+            if landed["event_key"] not in withdrawn:
+                conflicts.setdefault(landed["incoming_key"], landed)
+    for key, landed in conflicts.items():
+        row = landing.new.pop(key)
+        names = contract.identity(row)
+        differing = _differing(contract, landed, row)
+        shown = ", ".join(f"{n} {_text(row[n])} (landed: {_text(landed[n])})" for n in differing[:3])
+        where = f"{landed.get('file_name') or landed['source']} row {landed['row_number']}"
+        landing.conflicts.append(Problem(
+            row["row_number"], differing[0], _text(row[differing[0]]),
+            f"conflicts with the fact landed from {where} (source {landed['source']}, "
+            f"{landed['ingested_at']:%Y-%m-%d %H:%M} UTC): the same fact (same {', '.join(names)}) with another "
+            f"value: {shown}. It exists with a different value and is never landed as a second fact; "
+            f"{CORRECTION_HINT}", {}))
+
+
+def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> None:
+    """A retraction that withdraws nothing (no such fact landed, none in this file) is reported: it
+    lands, since the fact may come later from another source, but never silently."""
+    retractions = [r for r in landing.new.values() if r["action"] == "retracted"]
+    if not retractions:
+        return
+    facts = [r for r in prepared.rows.values() if r["action"] != "retracted"]
+    names = ["uscc", "event_type", "level", "effective_date", "program", "amount", "row_number"]
+    con.register("new_retractions", _frame(retractions, names))
+    con.register("file_facts", _frame(facts, names))
+    try:
+        lonely = con.execute(f"""
+            select r.row_number, r.uscc, r.event_type, r.level, r.effective_date from new_retractions as r
+            where not exists (select 1 from raw.events as e where e.action <> 'retracted'
+                              and e.uscc = r.uscc and {_RETRACTS})
+              and not exists (select 1 from file_facts as e where {_RETRACTS})
+            order by r.row_number::integer""").fetchall()  # noqa: S608
+    finally:
+        con.unregister("new_retractions")
+        con.unregister("file_facts")
+    for number, uscc, event_type, level, date in lonely:
+        landing.warnings.append(
+            f"row {number} retracts {event_type}{'/' + level if level else ''} of {uscc} effective {date}, but no "
+            "such fact has landed (nor is in this file): it lands and will withdraw that fact if it arrives; "
+            "check the retraction's firm, type, level and date")
+
+
+def _firm_changes(con: Any, prepared: Prepared, landing: Landing) -> None:
+    """Master data that changed since the firm's last delivery (the newest delivery wins: a firm
+    renames, moves, changes industry); the changes are reported, a division change first."""
+    rows = list(landing.new.values())
+    names = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
+    con.register("incoming_firms", _frame(rows, names))
+    try:
+        changed = con.execute("""
+            with latest as (
+                select * from raw.firms where uscc in (select uscc from incoming_firms)
+                qualify row_number() over (partition by uscc order by ingested_at desc, load_id desc,
+                                           row_number desc) = 1)
+            select i.uscc, i.firm_name, i.division_code, i.industry_code, i.registered_date,
+                   l.firm_name, l.division_code, l.industry_code, l.registered_date::varchar, l.row_number,
+                   coalesce(ld.file_name, l.source)
+            from incoming_firms as i join latest as l using (uscc)
+            left join raw.loads as ld on ld.load_id = l.load_id
+            order by i.uscc""").fetchall()
+    finally:
+        con.unregister("incoming_firms")
+    for uscc, *values in changed:
+        new, old, row_number, file_name = values[:4], values[4:8], values[8], values[9]
+        diffs = [f"{n} {o} -> {v}" for n, v, o in zip(names[1:], new, old, strict=True) if (v or None) != (o or None)]
+        if diffs:
+            landing.warnings.append(f"firm {uscc}: master data changed since {file_name} row {row_number}: "
+                                    f"{'; '.join(diffs)} (the newest delivery is its master record)")
 
 
 def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: dict[str, dict[str, Any]],
@@ -331,6 +556,6 @@ def _insert_problems(con, problems: list[Problem], source: str, path: Path, sha:
         return
     con.executemany(
         "insert into raw.quarantine values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [[load_id, source, path.name, sha, p.row_number, p.field, p.value, p.reason,
-          json.dumps(p.raw_row, ensure_ascii=False, default=str), ingested_at] for p in problems],
+        [[load_id, source, safe_text(path.name), sha, p.row_number, p.field, safe_text(p.value), safe_text(p.reason),
+          safe_text(json.dumps(p.raw_row, ensure_ascii=False, default=str)), ingested_at] for p in problems],
     )

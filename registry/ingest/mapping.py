@@ -127,8 +127,11 @@ class Binding:
                 self._problem(mapped, row, fld.name, err.reason)
                 target[fld.name] = clean(self._cell(fld, row))
         mapped.values.update(self.spec.constants)
-        if row.issue and (not row.short or self._reads_missing_cell(row)):
-            # The row's shape cannot be trusted (shifted or cut): one problem for the row, not one per cell.
+        if row.issue:
+            # The row's shape cannot be trusted (shifted, cut, swallowed by a quote, hidden, formulas without
+            # values): one problem for the row, not one per cell. A row cut short is quarantined even when the
+            # spec reads none of its missing cells: a file cut at a comma would otherwise land (and pay) a row
+            # whose last values are lost.
             mapped.problems = [Problem(row.number, ROW_FIELD, None, row.issue, raw_row)]
             mapped.failed.update(self.contract.field_names)
             return mapped
@@ -145,10 +148,6 @@ class Binding:
             reason = f"column {where}: {reason}"
         mapped.problems.append(Problem(row.number, name, self.source_text(row, name), reason, mapped.raw_row))
         mapped.failed.add(name)
-
-    def _reads_missing_cell(self, row: SourceRow) -> bool:
-        return any(h not in row.cells for fld in self._all_fields() if not fld.optional
-                   for hs in self.resolved[fld.name].values() for h in hs[:1])
 
     def _cell(self, fld: FieldSpec, row: SourceRow) -> Any:
         if fld.template is not None:

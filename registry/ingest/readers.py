@@ -6,10 +6,24 @@ an auditor finds it under in the original file.
 * XLSX: the worksheet row number Excel shows.
 * JSON: the 1-based position of the record in the list of records.
 
-Blank rows are skipped (they are not data). A row with more cells than the header, or fewer cells
-than the columns the spec reads, carries an `issue` and is quarantined by the mapping, never landed
-or dropped. Whole-file problems (wrong encoding, empty or truncated file, no header) raise
-`IngestError` naming the file, and the line, row or sheet where it is known.
+Every physical row after the header ends in exactly one place: it is a row read (`Table.rows`,
+then landed, quarantined or a duplicate) or a blank row (`Table.blank_rows`: nothing but white
+space, separators and quote marks; blank rows are not data). A row whose shape cannot be trusted
+carries an `issue` and is quarantined by the mapping, never landed or dropped:
+
+* CSV: a row with more cells than the header (shifted), or fewer (truncated: a file cut at a comma);
+  a record that runs over several lines (a quoted value holding line breaks: a stray quote
+  swallowing the rows after it) is quarantined with every line it covers, each under its own line
+  number; a quote never closed is reported with the lines it swallowed, to the end of the file;
+* XLSX: a row with values right of the last header column (shifted); a row holding formulas
+  without a cached value (the file was written by a program that does not calculate: the values
+  are unknown); a hidden row (hidden by hand or filtered out). The spec names the sheet it reads;
+  any other sheet with data is an error (`ignore_sheets:` names sheets that are not data), so a
+  second sheet of a list is never silently ignored;
+* JSON: a record that is not an object.
+
+Whole-file problems (wrong encoding, empty or truncated file, no header, an unexpected sheet)
+raise `IngestError` naming the file, and the line, row or sheet where it is known.
 """
 
 from __future__ import annotations
@@ -36,7 +50,7 @@ class SourceRow:
     number: int  # row number in the original file (see the module docstring)
     cells: dict[str, Any]  # header text -> cell as read; a column the row does not reach is absent
     issue: str | None = None  # why the row's shape cannot be trusted
-    short: bool = False  # the row stops before the last column: quarantined only if the spec reads a missing one
+    short: bool = False  # the row stops before the last column (a truncated row)
 
 
 @dataclass
@@ -46,6 +60,8 @@ class Table:
     location: str  # "line 3", "sheet '名单' row 2", "records at data.records"
     header_row: int | None = None
     warnings: list[str] = field(default_factory=list)
+    blank_rows: list[int] = field(default_factory=list)  # physical rows after the header that hold nothing
+    physical_rows: int = 0  # every physical row after the header (CSV lines, sheet rows, JSON records)
 
 
 class HeaderCheck(Protocol):
@@ -158,36 +174,128 @@ def _decode(raw: bytes, spec: SourceSpec, path: Path) -> str:
                           f"The source {spec.name} expects {label}") from err
 
 
+def _blank_line(line: str, delimiter: str) -> bool:
+    """A physical line holding nothing but white space, separators and quote marks."""
+    return not line.strip().strip(delimiter + '"' + " \t\r\n\u3000\ufeff")
+
+
+def _records(text: str, spec: SourceSpec, path: Path) -> list[tuple[int, int, list[Any]]]:
+    """(first line, last line, cells) of every CSV record; a record over several lines holds a
+    quoted value with line breaks."""
+    records: list[tuple[int, int, list[Any]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter)
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))  # an unclosed quote may swallow the whole rest of the file
+    start = 1
+    try:
+        for cells in reader:
+            records.append((start, reader.line_num, cells))
+            start = reader.line_num + 1
+    except csv.Error as err:
+        raise IngestError(f"{path}: line {reader.line_num}: not readable as CSV ({err})") from err
+    finally:
+        csv.field_size_limit(limit)
+    return records
+
+
 def _read_csv(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
     text = _decode(path.read_bytes(), spec, path)
     if not text.strip():
         raise IngestError(f"{path}: the file is empty (expected a header row with {check.expected})")
-    lines: list[tuple[int, list[Any]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=spec.delimiter)
-    start = 1
-    try:
-        for cells in reader:
-            lines.append((start, cells))
-            start = reader.line_num + 1
-    except csv.Error as err:
-        raise IngestError(f"{path}: line {reader.line_num}: not readable as CSV ({err})") from err
-    head = [(n, c) for n, c in lines if n <= (spec.header_row or HEADER_SCAN_ROWS) + HEADER_SCAN_ROWS]
+    physical = io.StringIO(text, newline="").readlines()
+    records = _records(text, spec, path)
+    ends = {first: last for first, last, _ in records}
+    head = [(n, c) for n, _, c in records if n <= (spec.header_row or HEADER_SCAN_ROWS) + HEADER_SCAN_ROWS]
     header_line, header = _find_header(spec, path, head, check, "")
-    rows = [_row(header, n, cells, strict_width=True)
-            for n, cells in lines if n > header_line and not _blank(cells)]
-    return Table(header=header, rows=rows, location=f"header on line {header_line}", header_row=header_line)
+    header_end = ends.get(header_line, header_line)
+    rows: list[SourceRow] = []
+    blank: list[int] = []
+    for first, last, cells in records:
+        if first <= header_end:
+            continue
+        if last == first:
+            if _blank(cells):
+                blank.append(first)
+            else:
+                rows.append(_row(header, first, cells, strict_width=True))
+            continue
+        lines = physical[first - 1:last]
+        if _blank(cells) and all(_blank_line(line, spec.delimiter) for line in lines):
+            blank.extend(range(first, last + 1))
+            continue
+        unclosed = last == len(physical) and "".join(lines).count('"') % 2 == 1
+        if unclosed:
+            issue = (f"a quote opened on line {first} is never closed: it swallows lines {first + 1}-{last}, to the "
+                     "end of the file, into this row (each swallowed line is quarantined too); close the quote")
+            inside = f"swallowed by the quote opened on line {first}, never closed (lines {first}-{last})"
+        else:
+            issue = (f"row runs over lines {first}-{last}: a quoted value holds line breaks (a stray quote swallowing "
+                     "the rows after it, or a line break typed in a cell); each of those lines is quarantined too")
+            inside = f"inside the quoted value that starts on line {first} (one row over lines {first}-{last})"
+        values = {name: cells[i] for i, name in enumerate(header) if i < len(cells)}
+        rows.append(SourceRow(first, values, issue))
+        for number, line in enumerate(lines[1:], start=first + 1):
+            if _blank_line(line, spec.delimiter):
+                blank.append(number)
+            else:
+                rows.append(SourceRow(number, {f"(line {number})": line.rstrip("\r\n")}, inside))
+    return Table(header=header, rows=rows, location=f"header on line {header_line}", header_row=header_line,
+                 blank_rows=blank, physical_rows=max(len(physical) - header_end, 0))
 
 
 # ----------------------------------------------------------------------------------------------- XLSX
 
 
+def _has_formulas(path: Path) -> bool:
+    """Does any worksheet of the workbook hold a formula (an `<f>` element)? Cheap: no parsing."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(b"<f" in archive.read(name) for name in archive.namelist()
+                       if name.startswith("xl/worksheets/") and name.endswith(".xml"))
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return False
+
+
+def _uncached_formulas(path: Path, title: str, cached: list[tuple[int, list[Any]]]) -> dict[int, list[str]]:
+    """Row number -> 'B7 (=SUM(...))' for each formula cell whose cached value is missing."""
+    import openpyxl
+    from openpyxl.utils import get_column_letter
+
+    book = openpyxl.load_workbook(path, data_only=False)
+    try:
+        sheet = book[title]
+        values = {n: cells for n, cells in cached}
+        out: dict[int, list[str]] = {}
+        for number, cells in enumerate(sheet.iter_rows(values_only=True), start=1):
+            for column, cell in enumerate(cells, start=1):
+                if isinstance(cell, str) and cell.startswith("="):
+                    formula: Any = cell
+                elif type(cell).__name__ in ("ArrayFormula", "DataTableFormula"):
+                    formula = getattr(cell, "text", None) or type(cell).__name__
+                else:
+                    formula = None
+                if formula is None:
+                    continue
+                row = values.get(number, [])
+                if column - 1 >= len(row) or row[column - 1] is None:
+                    out.setdefault(number, []).append(f"{get_column_letter(column)}{number} ({str(formula)[:40]})")
+        return out
+    finally:
+        book.close()
+
+
+def _non_empty_rows(sheet: Any) -> int:
+    return sum(1 for cells in sheet.iter_rows(values_only=True) if not _blank(cells))
+
+
 def _read_xlsx(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
     import openpyxl  # heavy-ish: only when an XLSX source is read
+    from openpyxl.utils import get_column_letter
     from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         book = openpyxl.load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, EOFError) as err:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError, EOFError, ValueError) as err:
         raise IngestError(f"{path}: not a readable XLSX workbook ({type(err).__name__}: {err}); the file is "
                           "truncated or is not XLSX (an old .xls or a CSV renamed?)") from err
     try:
@@ -200,11 +308,25 @@ def _read_xlsx(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
             sheet = book[spec.sheet]
         else:
             raise IngestError(f"{path}: no sheet {spec.sheet!r}; it has {book.sheetnames}")
+        for other in book.worksheets:
+            if other is sheet or other.title in spec.ignore_sheets:
+                continue
+            count = _non_empty_rows(other)
+            if count:
+                state = "" if other.sheet_state == "visible" else f" ({other.sheet_state})"
+                raise IngestError(
+                    f"{path}: sheet '{other.title}'{state} holds {count} non-empty row(s), but {spec.where} reads "
+                    f"only sheet '{sheet.title}': a second part of the list would be lost. If it is data, deliver "
+                    f"it as its own file (or its rows on sheet '{sheet.title}'); if it is not (notes, a cover "
+                    f"page), name it in `ignore_sheets:` of the spec")
         where = f" sheet '{sheet.title}'"
         rows = [(n, list(cells)) for n, cells in enumerate(sheet.iter_rows(values_only=True), start=1)]
         merged = [(r.min_row, r.min_col, r.max_row, r.max_col, r.coord) for r in sheet.merged_cells.ranges]
+        hidden = {n for n, dim in sheet.row_dimensions.items() if dim.hidden}
+        title = sheet.title
     finally:
         book.close()
+    uncached = _uncached_formulas(path, title, rows) if _has_formulas(path) else {}
     try:
         header_row, header = _find_header(spec, path, rows, check, where)
     except IngestError as err:
@@ -219,15 +341,32 @@ def _read_xlsx(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
     header = header[:width]
     if spec.fill_merged:
         _fill_merged(rows, merged, header_row)
-    out = [_row(header, n, cells[:width], strict_width=False)
-           for n, cells in rows if n > header_row and not _blank(cells)]
-    warnings = []
-    beyond = [n for n, cells in rows if n > header_row and not _blank(cells[width:])]
-    if beyond:
-        warnings.append(f"rows {', '.join(map(str, beyond[:5]))} have values right of the last header column "
-                        "(ignored: notes?)")
+    out: list[SourceRow] = []
+    blank: list[int] = []
+    last = max([n for n, _ in rows] + list(uncached) + [header_row])
+    by_number = dict(rows)
+    for n in range(header_row + 1, last + 1):
+        cells = by_number.get(n, [])
+        beyond = [(f"{get_column_letter(i + 1)}{n}", clean(c)) for i, c in enumerate(cells) if i >= width and
+                  clean(c) is not None]
+        if _blank(cells) and n not in uncached:
+            blank.append(n)
+            continue
+        row = _row(header, n, cells[:width], strict_width=False)
+        if n in hidden:
+            row.issue = ("row is hidden in the workbook (hidden by hand or filtered out): unhide it if it belongs "
+                         "to the list, or delete it")
+        elif n in uncached:
+            row.issue = (f"formula cell(s) {', '.join(uncached[n][:3])} have no cached value: the file was written by "
+                         "a program that does not calculate formulas, so the values are unknown; open and save it "
+                         "in Excel or WPS (or export values) and deliver it again")
+        elif beyond:
+            shown = ", ".join(f"{c}: {v!r}" for c, v in beyond[:3])
+            row.issue = (f"row has values right of the last header column ({shown}): shifted by a column, or notes "
+                         "without a header? correct the source")
+        out.append(row)
     return Table(header=header, rows=out, location=f"{where.strip()}, header on row {header_row}",
-                 header_row=header_row, warnings=warnings)
+                 header_row=header_row, blank_rows=blank, physical_rows=last - header_row)
 
 
 def _fill_merged(rows: list[tuple[int, list[Any]]], merged: list[tuple[int, int, int, int, str]],
@@ -269,8 +408,10 @@ def _read_json(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
         raise IngestError(f"{path}: '{spec.records or '(top level)'}' is not a list of records")
     header: list[str] = []
     rows: list[SourceRow] = []
+    blank: list[int] = []
     for number, record in enumerate(records, start=1):
         if record is None or record == {}:
+            blank.append(number)
             continue
         if not isinstance(record, dict):
             rows.append(SourceRow(number, {}, f"record {number} is not an object: {json.dumps(record)[:60]}"))
@@ -278,6 +419,7 @@ def _read_json(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
         cells = {str(k): (json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v)
                  for k, v in record.items()}
         if _blank(cells.values()):
+            blank.append(number)
             continue
         header.extend(k for k in cells if k not in header)
         rows.append(SourceRow(number, cells))
@@ -285,7 +427,8 @@ def _read_json(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
     if missing:
         raise IngestError(f"{path}: no record has required key(s) {', '.join(missing)}; "
                           f"keys seen: {', '.join(header) or 'none'}")
-    return Table(header=header, rows=rows, location=f"records at {spec.records or '(top level)'}")
+    return Table(header=header, rows=rows, location=f"records at {spec.records or '(top level)'}", blank_rows=blank,
+                 physical_rows=len(records))
 
 
 def normalized_header(header: list[str]) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from registry.core import settings
+from registry.core import settings, vocabulary
 from registry.core.contracts import CONTRACTS, Contract, FieldError
 from registry.ingest import transforms
 from registry.ingest.errors import SpecError
@@ -34,7 +34,7 @@ IDENTITY = "contract"  # `fields: contract`: the header row is the contract's ow
 _TOP_KEYS = {
     "name", "title", "publisher", "description", "contract", "format", "encoding", "delimiter", "sheet",
     "header_row", "records", "files", "schedule", "suite", "fields", "extras", "constants", "maps",
-    "dedup_key", "transform", "fill_merged",
+    "dedup_key", "transform", "fill_merged", "ignore_sheets",
 }
 _FIELD_KEYS = {"column", "template", "aliases", "map", "parse", "unit", "units", "thousands", "day", "optional"}
 _CRON = re.compile(r"^(\S+\s+){4}\S+$")
@@ -91,11 +91,12 @@ class SourceSpec:
     encoding: str = "utf-8"
     delimiter: str = ","
     sheet: str | int = 0
+    ignore_sheets: tuple[str, ...] = ()  # xlsx: sheets that are not data; any other sheet with data is an error
     header_row: int | None = 1  # 1-based row number in the file; None = find it
     records: str | None = None  # json: dotted path to the list of records
     extras: tuple[FieldSpec, ...] = ()
     constants: dict[str, str] = field(default_factory=dict)
-    dedup_key: tuple[str, ...] = ()
+    dedup_key: tuple[str, ...] = ()  # declared by the spec; the contract's identity applies anyway
     transform: str | None = None
     fill_merged: bool = False
     identity: bool = False  # `fields: contract`
@@ -214,12 +215,15 @@ class _Loader:
         constants = self.constants(contract, {f.name for f in fields})
         self.check_coverage(contract, fields, constants)
         self.check_map_values(contract, fields)
+        if contract_name == "events":
+            self.check_programs(fields, constants)
         transform = self.data.get("transform")
         if transform is not None and transform not in transforms.TRANSFORMS:
             raise self.fail("transform", f"{transform!r} is not registered in registry/ingest/transforms.py "
                                          f"(have: {', '.join(sorted(transforms.TRANSFORMS)) or 'none'})")
-        dedup = self.data.get("dedup_key", list(contract.key_fields))
-        if not isinstance(dedup, list) or not dedup or any(k not in contract.field_names for k in dedup):
+        dedup = self.data.get("dedup_key", [])
+        if not isinstance(dedup, list) or ("dedup_key" in self.data and not dedup) or any(
+                k not in contract.field_names for k in dedup):
             raise self.fail("dedup_key", f"must be a list of {contract_name} fields, got {dedup!r}")
         suite = self.text("suite", name)
         if not (settings.EXPECTATIONS_DIR / f"{suite}.json").is_file():
@@ -242,11 +246,17 @@ class _Loader:
         sheet = self.data.get("sheet", 0)
         if not isinstance(sheet, str | int) or isinstance(sheet, bool):
             raise self.fail("sheet", f"a sheet name or 0-based index, got {sheet!r}")
+        ignore_sheets = self.data.get("ignore_sheets", []) or []
+        if not isinstance(ignore_sheets, list) or not all(isinstance(x, str) for x in ignore_sheets):
+            raise self.fail("ignore_sheets", f"a list of sheet names that are not data, got {ignore_sheets!r}")
+        if ignore_sheets and fmt != "xlsx":
+            raise self.fail("ignore_sheets", "only an xlsx workbook has sheets")
         return SourceSpec(
             name=name, title=self.text("title", name), contract=contract_name, format=fmt,
             files=self.text("files"), schedule=schedule, suite=suite, fields=fields,
             publisher=self.text("publisher", ""), description=self.text("description", ""),
-            encoding=encoding, delimiter=self.text("delimiter", ","), sheet=sheet, header_row=header_row,
+            encoding=encoding, delimiter=self.text("delimiter", ","), sheet=sheet,
+            ignore_sheets=tuple(ignore_sheets), header_row=header_row,
             records=self.data.get("records"), extras=extras, constants=constants, dedup_key=tuple(dedup),
             transform=transform, fill_merged=bool(self.data.get("fill_merged", False)), identity=identity,
             path=self.path,
@@ -371,6 +381,37 @@ class _Loader:
                     if fld.map_name in BUILTIN_MAPS:
                         continue  # built-in maps cover several fields' vocabularies at once
                     raise self.fail(f"map {fld.map_name} (field {fld.name})", str(err)) from err
+
+
+    def check_programs(self, fields: tuple[FieldSpec, ...], constants: dict[str, str]) -> None:
+        """A `program` constant or map value must be one the event types of this spec may carry
+        (`vocabulary.PROGRAMS`): an unknown programme would land and trigger nothing."""
+        by_name = {f.name: f for f in fields}
+        event_type = by_name.get("event_type")
+        if "event_type" in constants:
+            types = {constants["event_type"]}
+        elif event_type is not None and event_type.mapping is not None and event_type.map_name not in BUILTIN_MAPS:
+            types = set(event_type.mapping.values())
+        else:
+            types = set(vocabulary.EVENT_TYPE_NAMES)
+        if types & vocabulary.FREE_TEXT_PROGRAM_TYPES:
+            return
+        allowed = set().union(*(vocabulary.PROGRAM_NAMES.get(t, frozenset()) for t in types))
+        program = by_name.get("program")
+        candidates: list[tuple[str, str]] = []
+        if "program" in constants:
+            candidates.append(("constants.program", constants["program"]))
+        if program is not None and program.mapping is not None:
+            where = f"map {program.map_name} (field program)"
+            candidates += [(where, v) for v in sorted(set(program.mapping.values()))]
+        for where, value in candidates:
+            if not allowed:
+                raise self.fail(where, f"event type(s) {', '.join(sorted(types))} take no program, got {value!r}")
+            if value not in allowed:
+                known = "; ".join(f"{t}: {vocabulary.known_programs(t)}" for t in sorted(types)
+                                  if t in vocabulary.PROGRAMS)
+                raise self.fail(where, f"unknown program {value!r}; known programs: {known} "
+                                       "(registry/core/vocabulary.py)")
 
 
 def _scalar(value: Any) -> str:

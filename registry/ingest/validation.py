@@ -63,6 +63,7 @@ VOCABULARY_REFERENCES: dict[str, str] = {
     "event_types": "EVENT_TYPE_NAMES",
     "actions": "ACTIONS",
     "levels": "LEVELS",
+    "grant_programs": "GRANT_PROGRAM_NAMES",
 }
 
 

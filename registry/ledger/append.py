@@ -300,7 +300,8 @@ def _insert_lines(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) ->
 
 
 def _write_night(con: duckdb.DuckDBPyConnection, list_date: dt.date, planned: list[dict[str, Any]],
-                 csv_name: str, fingerprint: str, notice_days: int, at: dt.datetime) -> None:
+                 csv_name: str, fingerprint: str, notice_days: int, at: dt.datetime,
+                 today: dt.date | None = None) -> None:
     last_list = con.execute("select list_date, row_hash from ledger.lists order by list_date desc limit 1").fetchone()
     last_line = con.execute("select seq, row_hash from ledger.lines order by seq desc limit 1").fetchone()
     seq, prev_line_hash = (last_line or (0, None))
@@ -352,11 +353,14 @@ def _write_night(con: duckdb.DuckDBPyConnection, list_date: dt.date, planned: li
     bulk_insert(con, "clause_versions", list(new_versions.values()))
     _insert_lines(con, [row for row, _ in lines])
     bulk_insert(con, "line_facts", fact_rows)
+    # A notice is confirmed once its days have passed by the clock (`today`), never because a later
+    # list date was given.
+    confirm_by = min(list_date, today) if today is not None else list_date
     con.execute(
         """insert into ledger.confirmations
            select list_date, ? from ledger.lists
            where notice_ends <= ? and list_date not in (select list_date from ledger.confirmations)""",
-        [list_date, list_date])
+        [list_date, confirm_by])
 
 
 def _facts(con: duckdb.DuckDBPyConnection, entitlement_ids: list[str]) -> dict[str, set[tuple[str, str]]]:
@@ -411,7 +415,7 @@ def verify_replay(con: duckdb.DuckDBPyConnection, list_date: dt.date, fingerprin
 
 
 def append_night(con: duckdb.DuckDBPyConnection, list_date: dt.date, csv_name: str, *, fingerprint: str = "",
-                 notice_days: int = 7,
+                 notice_days: int = 7, today: dt.date | None = None,
                  before_commit: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> list[Line]:
     """Append night `list_date` (its lines, its list record, tonight's confirmations) in one
     transaction, after checking the whole ledger; a night already published is returned as it is.
@@ -428,7 +432,7 @@ def append_night(con: duckdb.DuckDBPyConnection, list_date: dt.date, csv_name: s
     at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     con.execute("begin transaction")
     try:
-        _write_night(con, list_date, planned, csv_name, fingerprint, notice_days, at)
+        _write_night(con, list_date, planned, csv_name, fingerprint, notice_days, at, today)
         problems = [f"reconciliation: {p}" for p in reconcile(con)]
         problems += [str(v) for v in invariants.check_ledger(con)]
         if problems:

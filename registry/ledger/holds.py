@@ -8,6 +8,9 @@ objection holds an entitlement's lines out of payment until it is released.
   ledger.holds (hash-chained) with who, when, and the last night published before it. A held
   entitlement's lines stay on the lists (the ledger never changes) but do not count as paid.
 * Paid = listed on a confirmed list and not held.
+* An entitlement whose lines net to zero (awarded, then reversed) cannot be held: nothing of it is
+  to be paid, and holding it would count its award line as held on the list that carried it, so
+  the night's "paid" figure would drop by money that was never going to be paid.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from registry.core import settings
 from registry.ledger import schema as ledger_schema
 from registry.ledger.schema import LedgerError
 from registry.store import db as registry_db
+from registry.store.lock import writer_lock
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def record(db: Path, entitlement_id: str, action: str, reason: str, actor: str |
         raise LedgerError(f"{action} needs a reason (--reason)")
     if not actor:
         raise LedgerError(f"{action} needs who records it (--by or ${settings.ACTOR_ENV})")
-    with registry_db.connect(db) as con:
+    with writer_lock(db, f"registry {action} {entitlement_id}"), registry_db.connect(db) as con:
         found = con.execute(
             """select e.uscc, arg_max(l.firm_name, l.seq), e.clause_id, sum(l.amount)
                from ledger.entitlements as e join ledger.lines as l using (entitlement_id)
@@ -75,6 +79,10 @@ def record(db: Path, entitlement_id: str, action: str, reason: str, actor: str |
         if found is None:
             raise LedgerError(f"entitlement {entitlement_id!r} is on no published list: only listed lines can be "
                               "held (ids are in the list CSV, column 应享奖励编号)")
+        if action == "hold" and found[3] == 0:
+            raise LedgerError(f"entitlement {entitlement_id} ({found[2]}, firm {found[0]}) nets 0.00 yuan on the "
+                              "lists: its award was reversed, so nothing of it is to be paid and there is nothing "
+                              "to hold (holding it would lower the paid figure of the list that carried the award)")
         is_held = entitlement_id in held_now(con)
         if action == "hold" and is_held:
             raise LedgerError(f"entitlement {entitlement_id} is already held")

@@ -20,7 +20,9 @@ double_listing      no non-repeatable clause pays one firm twice, and no 就高�
                     clauses for one firm and one triggering event (on net listed amounts).
 holds               holds and releases alternate per entitlement.
 confirmations       a list is confirmed only after its notice period, and every list whose
-                    notice period ended by the last night is confirmed.
+                    notice period ended by the last night (less $REGISTRY_FUTURE_DAYS: a night
+                    published ahead of the clock confirms only what the clock had reached) is
+                    confirmed.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from pathlib import Path
 
 import duckdb
 
+from registry.core import settings
 from registry.ledger import schema as ledger_schema
 from registry.ledger.schema import LedgerError
 
@@ -123,7 +126,7 @@ SQL_CHECKS: dict[str, str] = {
         union all
         select 'list ' || list_date || ': notice ended ' || notice_ends || ' but it is not confirmed'
         from ledger.lists
-        where notice_ends <= (select max(list_date) from ledger.lists)
+        where notice_ends <= (select max(list_date) from ledger.lists) - {future_days}
           and list_date not in (select list_date from ledger.confirmations)""",
 }
 
@@ -167,6 +170,7 @@ def check_ledger(con: duckdb.DuckDBPyConnection) -> list[Violation]:
     """Every invariant that the ledger alone must satisfy."""
     out = [v for table in CHAINS for v in check_chain(con, table)]
     for name, sql in SQL_CHECKS.items():
+        sql = sql.replace("{future_days}", str(settings.future_days()))
         out += [Violation(name, detail) for (detail,) in con.execute(sql).fetchall()]
     return out
 

@@ -1,4 +1,9 @@
-"""`registry demo`: the whole pipeline on the bundled sample data, into a fresh database."""
+"""`registry demo`: the whole pipeline on the bundled sample data, into a fresh database.
+
+The demo runs on the ordinary clock: its list date (2026-11-01) is in the past, so the same checks
+as any night apply (a `--date` beyond $REGISTRY_FUTURE_DAYS after today is refused), and the sample
+data were all published before it.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,9 @@ from pathlib import Path
 from registry.core import settings
 from registry.ingest.land import IngestReport, ingest_file
 from registry.ledger.snapshot import snapshot_path
-from registry.pipeline.nightly import PublishedList, run_nightly
+from registry.pipeline.nightly import PublishedList, check_clock, run_nightly
 from registry.pipeline.setup import init_database
+from registry.store.lock import writer_lock
 
 DEMO_DATE = settings.DEMO_DATE
 SAMPLE_FILES = (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv"))
@@ -18,10 +24,12 @@ SAMPLE_FILES = (("firms", "firms.csv"), ("events", "events.csv"), ("events", "ev
 
 def run_demo(db: Path, list_date: dt.date = DEMO_DATE) -> tuple[list[IngestReport], PublishedList]:
     """Start from an empty database at `db`, land the samples and publish the list for `list_date`."""
-    if db.exists():
-        db.unlink()
-    shutil.rmtree(settings.output_dir(db), ignore_errors=True)
-    snapshot_path(db).unlink(missing_ok=True)  # the auditors' copy of the database being replaced
-    init_database(db)
-    reports = [ingest_file(source, settings.SAMPLE_DIR / name, db) for source, name in SAMPLE_FILES]
-    return reports, run_nightly(list_date, db)
+    with writer_lock(db, f"registry demo --date {list_date}", create=True):
+        check_clock(list_date)  # a slip of --date is refused before anything is deleted
+        if db.exists():
+            db.unlink()
+        shutil.rmtree(settings.output_dir(db), ignore_errors=True)
+        snapshot_path(db).unlink(missing_ok=True)  # the auditors' copy of the database being replaced
+        init_database(db)
+        reports = [ingest_file(source, settings.SAMPLE_DIR / name, db) for source, name in SAMPLE_FILES]
+        return reports, run_nightly(list_date, db)

@@ -14,7 +14,14 @@ run ends (tests/test_crash_safety.py kills it at every step):
 5. snapshot                the auditors' read-only copy, swapped in atomically when stale.
 
 Each step opens the database, works and closes it, so the steps can run as separate Airflow
-tasks and never hold DuckDB's single-writer lock between them.
+tasks and never hold DuckDB's single-writer lock between them. Each step holds the registry's run
+lock (`registry.store.lock`) while it works, and `run_nightly` holds it over the whole night: a
+second writer is refused at once, naming this one.
+
+Before anything, `check_list_date` refuses a slip: a list date more than $REGISTRY_FUTURE_DAYS
+after today (`settings.today()`: the Shanghai clock, or $REGISTRY_TODAY), or before the last night
+published (a night already published is fine: it is returned unchanged). A 公示 period is
+confirmed only once its days have passed by that clock, never because a later list date was given.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import duckdb
 from registry.catalog import read as catalog_model
 from registry.catalog.store import load_catalog
 from registry.core import crashpoints, settings
+from registry.core.errors import RegistryError
 from registry.ledger import append as ledger
 from registry.ledger import invariants, snapshot
 from registry.models import builds
@@ -37,6 +45,11 @@ from registry.models import dbt as dbt_runner
 from registry.pipeline import setup
 from registry.publish import exports
 from registry.store import db as registry_db
+from registry.store.lock import writer_lock
+
+
+class ListDateRefused(RegistryError):
+    """The list date cannot be published: in the future beyond the margin, or before the last night."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +94,43 @@ def is_published(as_of: dt.date, db: Path) -> bool:
         return bool(has_ledger) and as_of in ledger.published_dates(con)
 
 
+def check_list_date(as_of: dt.date, db: Path) -> None:
+    """Refuse a list date that is a slip, before any build: later than today plus
+    $REGISTRY_FUTURE_DAYS (a typo such as 2062-11-15 would publish, then refuse every real night
+    for ever), before the registry's first possible list, or before the last night published
+    (nights are appended in date order). A night already published passes: it is returned as it was."""
+    check_clock(as_of)
+    if not db.exists():
+        return
+    with registry_db.connect(db, read_only=True) as con:
+        has_ledger = con.execute("select count(*) from information_schema.tables where table_schema = 'ledger' "
+                                 "and table_name = 'lists'").fetchone()[0]
+        dates = ledger.published_dates(con) if has_ledger else []
+    if dates and as_of not in dates and as_of < dates[-1]:
+        raise ListDateRefused(
+            f"a list for {dates[-1]} is already published; nights are appended in date order, so {as_of} can no "
+            "longer be listed. Nothing was built",
+            hint=f"publish {dates[-1]} or a later date; what {as_of} would have changed appears on the next night")
+
+
+def check_clock(as_of: dt.date) -> None:
+    """The half of `check_list_date` that needs no database: the list date against the clock."""
+    today = settings.today()
+    margin = settings.future_days()
+    if as_of > today + dt.timedelta(days=margin):
+        raise ListDateRefused(
+            f"list date {as_of} is {(as_of - today).days} days after today ({today}); at most {margin} day(s) "
+            f"ahead are allowed (${settings.FUTURE_DAYS_ENV}): a typo? Nothing was built",
+            hint=f"give the intended date; a replay or backfill sets the clock with ${settings.TODAY_ENV}=YYYY-MM-DD")
+    if as_of < settings.EARLIEST_LIST_DATE:
+        raise ListDateRefused(f"list date {as_of} is before {settings.EARLIEST_LIST_DATE}: a typo? Nothing was built")
+
+
 def load_rules(db: Path) -> catalog_model.Catalog:
     """Step 1: bring the database's own tables up to this version, then load the policy catalog."""
-    setup.prepare(db)
-    return load_catalog(db)
+    with writer_lock(db, "registry nightly: load the catalog"):
+        setup.prepare(db)
+        return load_catalog(db)
 
 
 def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
@@ -92,16 +138,18 @@ def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
     stand for this date and these inputs; returns whether dbt ran. The build is incremental
     (only the firms whose facts changed since the last build) when registry.models.builds allows it,
     else a full refresh."""
-    with registry_db.connect(db) as con:
-        plan = builds.plan(con, as_of)
-        if plan.up_to_date:
-            return False
-        builds.record(con, plan, "started")
-    dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL, data_tests=data_tests)
-    crashpoints.reach("dbt_finished")
-    with registry_db.connect(db) as con:
-        builds.record(con, plan, "finished")
-    return True
+    with writer_lock(db, f"registry nightly --date {as_of}: dbt build"):
+        with registry_db.connect(db) as con:
+            plan = builds.plan(con, as_of)
+            if plan.up_to_date:
+                return False
+            builds.record(con, plan, "started")
+        dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
+                         data_tests=data_tests)
+        crashpoints.reach("dbt_finished")
+        with registry_db.connect(db) as con:
+            builds.record(con, plan, "finished")
+        return True
 
 
 def publish_list(as_of: dt.date, db: Path) -> PublishedList:
@@ -112,6 +160,11 @@ def publish_list(as_of: dt.date, db: Path) -> PublishedList:
     nothing published (rather than a published night without its files). After the commit the
     same bytes are written; a night already published renders them again from the ledger, so a
     rerun restores a file that is missing or stale."""
+    with writer_lock(db, f"registry nightly --date {as_of}: publish"):
+        return _publish_list(as_of, db)
+
+
+def _publish_list(as_of: dt.date, db: Path) -> PublishedList:
     output = settings.output_dir(db)
     csv_path = exports.list_csv_path(output, as_of)
     rendered: dict[str, bytes] = {}
@@ -125,7 +178,8 @@ def publish_list(as_of: dt.date, db: Path) -> PublishedList:
     with registry_db.connect(db) as con:
         invariants.require(con, snapshot.snapshot_path(db))
         lines = ledger.append_night(con, as_of, csv_path.name, fingerprint=builds.built_from(con, as_of) or "",
-                                    notice_days=settings.notice_days(), before_commit=render_before_commit)
+                                    notice_days=settings.notice_days(), today=settings.today(),
+                                    before_commit=render_before_commit)
         crashpoints.reach("ledger_committed")
         night = exports.read_night(con, as_of)
     files = rendered
@@ -144,10 +198,13 @@ def publish_list(as_of: dt.date, db: Path) -> PublishedList:
 
 
 def run_nightly(as_of: dt.date, db: Path) -> PublishedList:
-    """The whole night; a night already published is returned unchanged, without rebuilding."""
-    if not is_published(as_of, db):
-        load_rules(db)
-        crashpoints.reach("catalog_loaded")
-        build_models(as_of, db)
-        crashpoints.reach("models_built")
-    return publish_list(as_of, db)
+    """The whole night, holding the run lock throughout; a night already published is returned
+    unchanged, without rebuilding. A slip of the date is refused first (`check_list_date`)."""
+    with writer_lock(db, f"registry nightly --date {as_of}"):
+        check_list_date(as_of, db)
+        if not is_published(as_of, db):
+            load_rules(db)
+            crashpoints.reach("catalog_loaded")
+            build_models(as_of, db)
+            crashpoints.reach("models_built")
+        return publish_list(as_of, db)

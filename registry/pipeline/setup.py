@@ -15,6 +15,7 @@ from registry.core.errors import RegistryError
 from registry.ledger import schema as ledger_schema
 from registry.store import db as registry_db
 from registry.store import schema as store_schema
+from registry.store.lock import writer_lock
 
 
 class AlreadyExists(RegistryError):
@@ -24,7 +25,8 @@ class AlreadyExists(RegistryError):
 
 
 def _ensure(db: Path, *, create: bool) -> None:
-    with registry_db.connect(db, create=create) as con:
+    with writer_lock(db, "registry init" if create else "registry: upgrade the tables", create=create), \
+            registry_db.connect(db, create=create) as con:
         con.execute("begin transaction")
         store_schema.ensure(con)
         ledger_schema.ensure(con)

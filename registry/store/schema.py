@@ -2,8 +2,8 @@
 
 Created by an explicit step (`ensure`, called by `registry init` and by the night's first step),
 never as a side effect of connecting. `raw` holds landed rows with lineage, the quarantine and the
-load log; `reference` the vocabulary (rewritten from `registry.core.vocabulary` by `ensure`, so
-dbt tests and the catalog check against the same lists); `policy` the catalog
+load log; `reference` the vocabulary (event types, actions, levels, programs; rewritten from
+`registry.core.vocabulary` by `ensure`, so dbt tests and the catalog check against the same lists); `policy` the catalog
 (`registry.catalog.store`). The ledger's own schema is `registry.ledger.schema`.
 """
 
@@ -102,7 +102,9 @@ create or replace table reference.programs (
 
 
 def write_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
-    """Rewrite reference.event_types / actions / levels from `registry.core.vocabulary`."""
+    """Rewrite reference.event_types / actions / levels / programs from `registry.core.vocabulary`
+    (reference.programs: the closed programs of each event type that carries one; a type with a
+    free-text program, such as the product of `product_security_evaluation`, has no rows)."""
     con.execute(VOCABULARY_DDL)
     con.executemany(
         "insert into reference.event_types values (?, ?, ?, ?, ?)",
@@ -111,7 +113,7 @@ def write_vocabulary(con: duckdb.DuckDBPyConnection) -> None:
     con.executemany("insert into reference.actions values (?, ?)", list(vocabulary.ACTIONS.items()))
     con.executemany("insert into reference.levels values (?, ?)", list(vocabulary.LEVELS.items()))
     con.executemany("insert into reference.programs values (?, ?, ?)",
-                    [(t, p, term) for t, programs in vocabulary.PROGRAMS.items() for p, term in programs.items()])
+                    [(t, p.name, p.term) for t, programs in vocabulary.PROGRAMS.items() for p in programs])
 
 
 def ensure(con: duckdb.DuckDBPyConnection) -> None:
