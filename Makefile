@@ -30,6 +30,11 @@ demo: setup
 airflow: setup
 	.venv/bin/python -m ops.airflow_local up --demo-inbox
 
+# dbt docs, GX Data Docs and the lists/reports of the demo database, served on 127.0.0.1:8081.
+docs: setup
+	test -f var/demo/registry.duckdb || .venv/bin/registry demo
+	.venv/bin/python -m ops.docs
+
 lint: setup
 	.venv/bin/ruff check .
 

@@ -69,9 +69,9 @@ def _free_port() -> int:
 
 
 def devtools_screenshot(url: str, png: Path, *, cookies: list[dict] | None = None, wait_for: str | None = None,
-                        width: int = 1600, height: int = 1000, timeout: float = 90) -> str:
-    """Open `url` with `cookies` set, wait until the page's text contains `wait_for`, save a PNG;
-    returns the page's text (document.body.innerText)."""
+                        width: int = 1600, height: int = 1000, timeout: float = 90, script: str | None = None) -> str:
+    """Open `url` with `cookies` set, wait until the page's text contains `wait_for`, run `script`
+    (e.g. scroll to an element), save a PNG; returns the page's text (document.body.innerText)."""
     from websockets.sync.client import connect
 
     port = _free_port()
@@ -120,6 +120,8 @@ def devtools_screenshot(url: str, png: Path, *, cookies: list[dict] | None = Non
                         break
                 else:
                     raise TimeoutError(f"{url}: {wait_for!r} did not appear; the page shows: {text[:500]!r}")
+                if script:
+                    call("Runtime.evaluate", expression=script)
                 time.sleep(2)  # let charts and icons settle
                 shot = call("Page.captureScreenshot", format="png")
                 png.parent.mkdir(parents=True, exist_ok=True)

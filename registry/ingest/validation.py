@@ -88,9 +88,13 @@ _SUITE_KEYS = frozenset({"suite", "description", "expectations"})
 _META_KEY = "registry_entry"  # carried through GX so results map back to our entries
 _MAX_EXAMPLES = 5
 _ABSENT_COLUMN = "no such column in the frame:"
-_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+# COMPLETE: GX keeps every unexpected value with its row_number, and Data Docs show the rows (SUMMARY
+# renders values and counts only). Bounded by the bad values, which the quarantine holds anyway.
+_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 20}
 ROW_COLUMN = "row_number"  # the source row of each frame row, as the quarantine names it
 _DATASOURCE = "registry"
+# Inlined by GX into every Data Docs page: readable without GX's CDN assets (no internet here).
+_OFFLINE_CSS = Path(__file__).with_name("gx_offline.css")
 _BATCH = "whole_frame"
 
 _lock = threading.Lock()  # one GX context per process; its datasource is not meant for concurrent use
@@ -358,6 +362,9 @@ def _file_context(project_dir: Path) -> Any:
     project_dir.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="file", project_root_dir=str(project_dir))
     _quiet_context(context)
+    styles = project_dir / "gx" / "plugins" / "custom_data_docs" / "styles" / "data_docs_custom_styles.css"
+    styles.parent.mkdir(parents=True, exist_ok=True)
+    styles.write_text(_OFFLINE_CSS.read_text(encoding="utf-8"), encoding="utf-8")
     try:
         context.data_sources.get(_DATASOURCE)
     except Exception:  # GX raises its own KeyError flavours for a missing datasource

@@ -102,6 +102,14 @@ def build(db: Path, as_of: dt.date, changed_since: dict | None = None, full_refr
     return run_dbt(args, db, as_of, changed_since, on_line)
 
 
+def docs(db: Path, as_of: dt.date, on_line: LineSink | None = None) -> Path:
+    """`dbt docs generate` for the database `db` (the catalog reads its relations); returns the
+    folder holding index.html, manifest.json and catalog.json (serve it over http: the page fetches
+    the JSON files)."""
+    run_dbt(["docs", "generate"], db, as_of, on_line=on_line)
+    return db.parent / "dbt_target"
+
+
 def unit_tests(db: Path) -> str:
     """The dbt unit tests (fixtures only; they still need the sources to exist in `db`)."""
     return run_dbt(["test", "--select", "test_type:unit"], db, dt.date(2026, 11, 1))

@@ -22,6 +22,7 @@ def run_demo(db: Path, list_date: dt.date = DEMO_DATE) -> tuple[list[IngestRepor
         db.unlink()
     shutil.rmtree(settings.output_dir(db), ignore_errors=True)
     snapshot_path(db).unlink(missing_ok=True)  # the auditors' copy of the database being replaced
+    shutil.rmtree(settings.gx_project_dir(db) / "gx", ignore_errors=True)  # its GX results and Data Docs
     init_database(db)
     reports = [ingest_file(source, settings.SAMPLE_DIR / name, db) for source, name in SAMPLE_FILES]
     return reports, run_nightly(list_date, db)
