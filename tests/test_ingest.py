@@ -78,7 +78,7 @@ def test_gx_result_is_stored_and_failures_reported(tmp_path: Path) -> None:
     assert report.gx_success is False
     assert "event_type" in report.gx_summary
     stored = rows(db, "select gx_success, gx_summary, gx_result is not null, gx_docs from raw.loads")
-    assert stored == [(False, report.gx_summary, True, report.gx_docs)]
+    assert stored == [(False, report.gx_summary, True, Path(report.gx_docs).relative_to(tmp_path).as_posix())]
 
 
 def test_gx_names_the_source_rows_the_quarantine_names_and_keeps_its_result(tmp_path: Path) -> None:

@@ -300,7 +300,8 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
                 "rows_quarantined, rows_duplicate, gx_success, gx_summary, gx_result, gx_docs) "
                 "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [load_id, spec.name, path.name, prepared.sha256, ingested_at, report.read, report.landed,
-                 report.quarantined, report.duplicate, gx.success, gx.summary(), gx.to_json(), gx.docs_page],
+                 report.quarantined, report.duplicate, gx.success, gx.summary(), gx.to_json(),
+                 _docs_relative(gx.docs_page, settings.gx_project_dir(db))],
             )
             con.execute("commit")
         except Exception:
@@ -309,6 +310,16 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
         if progress is not None:
             progress("landing", report.landed, report.landed)
     return report
+
+
+def _docs_relative(page: str | None, base: Path) -> str | None:
+    """raw.loads.gx_docs: the Data Docs page relative to the database's folder (it moves with a copy)."""
+    if page is None:
+        return None
+    try:
+        return Path(page).resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return page
 
 
 def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: dict[str, dict[str, Any]],

@@ -29,7 +29,7 @@ create table if not exists raw.loads (
     gx_success     boolean,
     gx_summary     varchar,
     gx_result      json,          -- the outcome of each expectation (failing rows by their row_number)
-    gx_docs        varchar        -- the GX Data Docs page of this load's validation result (GX stores the result)
+    gx_docs        varchar        -- this load's GX Data Docs page, relative to the database's folder
 );
 create table if not exists raw.events (
     event_key      varchar primary key,
