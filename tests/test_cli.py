@@ -46,3 +46,12 @@ def test_dbt_lines_drive_the_progress_and_failures_are_always_shown(capsys) -> N
     err = capsys.readouterr().err
     assert "Running with dbt" in err and "FAIL 3 unique_fct_entitlements_entitlement_id" in err
     assert "dbt build: 4/4 nodes" in err and "Completed with 1 error" in err and "START" not in err
+
+
+def test_the_readme_lists_every_setting_and_the_user_paths() -> None:
+    readme = (settings.REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    for name in settings.VARIABLES:
+        assert f"| `{name}` |" in readme, f"README's settings table lacks {name}"
+    for command in ("make demo", "make test", "make airflow", "make docs"):
+        assert command in readme
+    assert "## Troubleshooting" in readme and "bench/README.md" in readme
