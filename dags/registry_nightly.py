@@ -29,6 +29,13 @@ catalog, a failing dbt test, a missing database) fail the task without retries; 
 database is retried. Every writing task runs in the pool `registry_duckdb` (one slot: DuckDB has
 one writer).
 
+**dbt as one task, not one task per model (astronomer-cosmos): measured.** One `dbt build` of the
+night (34 models, 120 data tests) took 44.5 s as a task under the real scheduler. One dbt invocation
+for a single model costs about 15 s on the same machine (dbt's start-up and project load, for a
+model that runs in 0.35-0.5 s), so a task per model and per model's tests (about 68 invocations)
+would cost some 17 minutes plus Airflow's task overhead, and DuckDB's single writer runs them one at a
+time anyway. The node-by-node view is in the task log instead (every model and test, its time).
+
 All logic lives in the `registry` package (`registry.pipeline.nightly`), the same
 functions that `registry nightly --date D` calls.
 """
