@@ -148,10 +148,11 @@ def skip_if_published(as_of: dt.date) -> None:
     },
 )
 def registry_nightly() -> None:
-    @task(retries=0)
+    @task
     def check_list_date(**context: Any) -> str:
         """Refuse, before any build, a night that cannot be published: a list date before the last
-        night published, or a scheduled slot that started hours late."""
+        night published, or a scheduled slot that started hours late. A refusal is final (no retry);
+        a busy database (another writer) is retried."""
         from registry.pipeline.nightly import check_list_date as _check
 
         dag_run = context.get("dag_run")
