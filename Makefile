@@ -10,7 +10,7 @@ export DO_NOT_TRACK = 1
 export GX_ANALYTICS_ENABLED = false
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test lint clean airflow docs
 
 setup: .venv/.synced
 
@@ -24,6 +24,16 @@ $(UV):
 
 demo: setup
 	.venv/bin/registry demo
+
+# Airflow on this machine: AIRFLOW_HOME in var/airflow, the pool the DAGs use, the UI on 127.0.0.1.
+# The inbox is $REGISTRY_INBOX; unset, this demo target scans sample_data/ and says so.
+airflow: setup
+	.venv/bin/python -m ops.airflow_local up --demo-inbox
+
+# dbt docs, GX Data Docs and the lists/reports of the demo database, served on 127.0.0.1:8081.
+docs: setup
+	test -f var/demo/registry.duckdb || .venv/bin/registry demo
+	.venv/bin/python -m ops.docs
 
 lint: setup
 	.venv/bin/ruff check .

@@ -324,7 +324,9 @@ def fast_ingest_events(path: Path, db: Path, *, run_gx: bool | str = True) -> di
                     [[load_id, "events", path.name, sha, row, fld, value, reason,
                       json.dumps(raw_row, ensure_ascii=False), ingested_at]
                      for row, fld, value, reason, raw_row in problems])
-            con.execute("insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            con.execute("insert into raw.loads (load_id, source, file_name, file_sha256, ingested_at, rows_read, "
+                        "rows_landed, rows_quarantined, rows_duplicate, gx_success, gx_summary, gx_result) "
+                        "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         [load_id, "events", path.name, sha, ingested_at, report["read"], report["landed"],
                          report["quarantined"], report["duplicate"], gx_success, gx_summary, gx_json])
             con.execute("commit")

@@ -3,26 +3,39 @@
 
 **中文**：本文件是一个工厂：`sources/` 目录中每一个数据源规格（YAML）生成一个入库 DAG
 `registry_ingest_<名称>`。按规格中的 `schedule`（上海时间 cron）扫描收件箱（环境变量
-`REGISTRY_INBOX`，默认为仓库的 `sample_data/`）中与规格 `files` 匹配的文件，逐个入库（同一文件
-重复投递不会新增数据；坏行进入隔离表，不会中断入库，也不会被悄悄丢弃）。扫描成功后更新该数据源的
+`REGISTRY_INBOX`，必须显式设置；未设置时任务失败并提示，绝不读取示例数据 `sample_data/`）中与规格
+`files` 匹配的文件，逐个入库（同一文件重复投递不会新增数据；坏行进入隔离表，不会中断入库，也不会被
+悄悄丢弃）。文件未通过 Great Expectations 校验时，合格的行照常入库，但该文件的 `ingest` 任务标红
+（不重试），日志和 raw.loads 中给出 GX Data Docs 页面。扫描成功后更新该数据源的
 Airflow Asset（`registry://raw/<名称>`）；每晚的 `registry_nightly` 在全部数据源都入库后立即运行，
 最迟在 02:00 运行。一个数据源失败不影响其他数据源入库。新增数据源 = 新增一个规格文件
 （见 `docs/adding-a-source.md`）。
 
 **English**: a factory: each source spec in `sources/` becomes one DAG `registry_ingest_<name>`.
-On the spec's `schedule` (cron, Asia/Shanghai) it lists the inbox (`REGISTRY_INBOX`, default: the
-repo's `sample_data/`) for files matching the spec's `files` glob and lands each one through
-`registry.ingest.land` (a file already loaded adds nothing; bad rows go to quarantine). When the
-scan succeeded, `landed` updates the source's Asset `registry://raw/<name>`; `registry_nightly`
-runs as soon as every source has landed since its last run, and at 02:00 at the latest. Sources are
-separate DAGs, so a failing source never blocks the others. A malformed spec gives a DAG whose one
-task fails with the spec's error, so it shows in the UI without hiding the other sources.
+On the spec's `schedule` (cron, Asia/Shanghai) it lists the inbox (`REGISTRY_INBOX`: it must be
+set; unset, `list_inbox` fails saying so, and nothing ever falls back to the bundled `sample_data/`)
+for files matching the spec's `files` glob and lands each one through `registry.ingest.land` (a file
+already loaded adds nothing; bad rows go to quarantine). When the scan succeeded, `landed` updates
+the source's Asset `registry://raw/<name>`; `registry_nightly` runs as soon as every source has
+landed since its last run, and at 02:00 at the latest. Sources are separate DAGs, so a failing
+source never blocks the others. A malformed spec gives a DAG whose one task fails with the spec's
+error, so it shows in the UI without hiding the other sources.
+
+**A file that fails its Great Expectations suite** lands its good rows (bad rows are quarantined, as
+always) but its `ingest` task fails, without retries, naming the failed expectations and the GX
+Data Docs page of that validation; raw.loads records `gx_success` and `gx_docs`. The source's
+Asset is then not updated by this run, so the nightly waits for 02:00 instead of starting early.
+The next scan sees the file as already loaded and succeeds: the red task stays in the grid.
+
+**Errors that cannot change on retry** (a missing database, an unknown source, a malformed file
+spec) fail the task at once (`AirflowFailException`); only a busy database is retried.
 
 **DuckDB has one writer.** Every task that writes runs in the Airflow pool `registry_duckdb` with
 one slot (create it once per deployment: `airflow pools set registry_duckdb 1 "DuckDB: one writer"`),
-so ingest DAGs never write at the same time; each load also holds the registry's run lock
-(`registry.store.lock`, the same as `registry ingest`), so a clash with the nightly run fails the
-attempt at once, naming the night that holds the lock, and is retried (`retries`, 5 minutes apart).
+so ingest DAGs never write at the same time (the nightly's tasks use the same pool); each load also
+holds the registry's run lock (`registry.store.lock`, the same as `registry ingest`), so a clash with
+the nightly run fails the attempt at once, naming the night that holds the lock, and is retried
+(`retries`, 5 minutes apart). `make airflow` creates the pool; a deployment creates it once.
 """
 
 from __future__ import annotations
@@ -34,11 +47,13 @@ from typing import Any
 
 import pendulum
 from airflow.sdk import CronTriggerTimetable, TriggerRule, dag, task
+from airflow.sdk.exceptions import AirflowFailException
 
 from registry.core import settings
 from registry.ingest.assets import source_asset
 from registry.ingest.errors import SpecError
 from registry.ingest.spec import SourceSpec, load_spec, spec_paths
+from registry.pipeline.tasks import final_errors
 
 settings.quiet_third_party()
 
@@ -52,8 +67,28 @@ DEFAULT_ARGS = {"owner": "registry", "retries": 2, "retry_delay": timedelta(minu
 
 
 def inbox_dir() -> Path:
-    """The folder scanned for deliveries: $REGISTRY_INBOX, else the bundled sample data."""
-    return settings.inbox_dir() or settings.SAMPLE_DIR
+    """The folder scanned for deliveries: $REGISTRY_INBOX, which must be set (never the sample data)."""
+    folder = settings.inbox_dir()
+    if folder is None:
+        raise AirflowFailException(
+            f"${INBOX_ENV_VAR} is not set: the ingest DAGs scan only the inbox a deployment names "
+            f"(export {INBOX_ENV_VAR}=/path/to/deliveries for the scheduler and workers; `make airflow` sets "
+            "it to sample_data/ for the demo)")
+    if not folder.is_dir():
+        raise AirflowFailException(f"inbox folder {folder} does not exist (check ${INBOX_ENV_VAR})")
+    return folder
+
+
+def gx_failure(report: dict) -> str | None:
+    """Why a landed file's task must fail: its batch failed its GX suite (None when it passed or was
+    loaded before)."""
+    if report.get("already_loaded") or report.get("gx_success") is not False:
+        return None
+    name = Path(str(report.get("file"))).name
+    docs = report.get("gx_docs") or "(no Data Docs page recorded)"
+    return (f"{report.get('source')} <- {name}: landed {report.get('landed')} rows, quarantined "
+            f"{report.get('quarantined')}, but the batch fails its Great Expectations suite: "
+            f"{report.get('gx_summary')}. Data Docs: {docs}")
 
 
 def inbox_files(spec: SourceSpec, folder: Path) -> list[str]:
@@ -81,8 +116,6 @@ def build_ingest_dag(spec: SourceSpec) -> Any:
         def list_inbox() -> list[str]:
             """The files of this source waiting in the inbox."""
             folder = inbox_dir()
-            if not folder.is_dir():
-                raise FileNotFoundError(f"inbox folder {folder} does not exist (set ${INBOX_ENV_VAR})")
             files = inbox_files(spec, folder)
             log.info("%s: %d file(s) matching %s in %s", spec.name, len(files), spec.files, folder)
             return files
@@ -90,10 +123,17 @@ def build_ingest_dag(spec: SourceSpec) -> Any:
         # One writer at a time across every ingest DAG: the pool has one slot.
         @task(pool=POOL, max_active_tis_per_dag=1)
         def ingest(path: str) -> dict:
-            """Land one file (the same code as `registry ingest`); a file already ingested is a no-op."""
+            """Land one file (the same code as `registry ingest`); a file already ingested is a no-op.
+            Fails (no retry) when the file's batch fails its GX suite: the rows have landed, the red
+            task and its log say which expectations failed and where the Data Docs page is."""
             from registry.ingest.land import land_source
 
-            return land_source(spec.name, path, settings.db_path(), log)
+            with final_errors(AirflowFailException):
+                report = land_source(spec.name, path, settings.db_path(), log)
+            failure = gx_failure(report)
+            if failure:
+                raise AirflowFailException(failure)
+            return report
 
         # none_failed: an empty inbox (ingest mapped over nothing = skipped) is a successful scan.
         @task(outlets=[source_asset(spec.name)], trigger_rule=TriggerRule.NONE_FAILED)

@@ -14,8 +14,9 @@ runs in well under a second) and checks, per model (a `.sql` file under models/)
 * ``column_descriptions``: every column of a model with an enforced contract is described, and
   every column an audit view selects is listed in its yml and described.
 
-Besides, every YAML file under models/ is either ``__sources.yml`` (sources only) or one model's
-yml (no sources, no other model, no other model's unit tests).
+Besides, every YAML file under models/ is either ``__sources.yml`` (sources only), the one
+``exposures.yml`` at the top of models/ (exposures only: who uses the project's output), or one
+model's yml (no sources, no other model, no other model's unit tests).
 
 A model may break a rule only by an exception recorded, with its reason, in
 dbt_project/layout_exceptions.yml. An exception whose rule the model now meets fails too, so the
@@ -46,6 +47,7 @@ PREFIXES: dict[str, tuple[str, ...]] = {
 EVERY_COLUMN_DESCRIBED = ("audit",)  # folders whose views must describe every column they select
 RULES = ("prefix", "own_yml", "description", "unique_key", "column_descriptions")
 SOURCES_FILE = "__sources.yml"
+EXPOSURES_FILE = "exposures.yml"  # models/exposures.yml: the project's consumers, and nothing else
 UNIQUE_TESTS = ("unique", "unique_combination_of_columns")
 
 
@@ -74,6 +76,11 @@ def read_project(models_dir: Path) -> Project:
         rel = project.rel(yml)
         doc = yaml.safe_load(yml.read_text(encoding="utf-8")) or {}
         keys = set(doc) - {"version"}
+        if yml.name == EXPOSURES_FILE and yml.parent == models_dir:
+            if keys - {"exposures"}:
+                project.file_problems.append(f"{rel}: {EXPOSURES_FILE} holds exposures only, not "
+                                             f"{sorted(keys - {'exposures'})}")
+            continue
         if yml.name == SOURCES_FILE:
             if keys - {"sources"}:
                 other = sorted(keys - {"sources"})
@@ -415,3 +422,23 @@ def test_the_exceptions_file_is_checked(tmp_path: Path) -> None:
 ])
 def test_select_columns(sql: str, columns: list[str] | None) -> None:
     assert select_columns(sql) == columns
+
+
+def test_docs_have_an_overview_and_exposures_with_owners(project: Project) -> None:
+    """dbt docs open on our overview, and the lineage ends in who uses the output (list files, the
+    Parquet export, the auditors' snapshot), each exposure owned and depending on real models."""
+    overview = [p for p in MODELS_DIR.rglob("*.md") if "{% docs __overview__ %}" in p.read_text(encoding="utf-8")]
+    assert len(overview) == 1, "one docs block __overview__ (dbt docs' home page)"
+    assert "How to read the lineage" in overview[0].read_text(encoding="utf-8")
+    doc = yaml.safe_load((MODELS_DIR / EXPOSURES_FILE).read_text(encoding="utf-8"))
+    exposures = {e["name"]: e for e in doc["exposures"]}
+    assert {"disbursement_list", "list_parquet_export", "auditors_snapshot"} <= set(exposures)
+    for name, exposure in exposures.items():
+        assert exposure.get("owner", {}).get("name") and exposure.get("description") and exposure.get("tags"), name
+        refs = [re.fullmatch(r"ref\('(\w+)'\)", d) for d in exposure["depends_on"]]
+        models = [m.group(1) for m in refs if m]
+        assert models, f"{name} depends on no model"
+        assert set(models) <= set(project.models), f"{name}: unknown models {set(models) - set(project.models)}"
+    audit_models = {m for m in project.models if project.folder(m) == "audit"}
+    assert audit_models <= {m.group(1) for d in exposures["auditors_snapshot"]["depends_on"]
+                            if (m := re.fullmatch(r"ref\('(\w+)'\)", d))}

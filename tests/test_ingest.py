@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import duckdb
@@ -76,8 +77,32 @@ def test_gx_result_is_stored_and_failures_reported(tmp_path: Path) -> None:
     report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
     assert report.gx_success is False
     assert "event_type" in report.gx_summary
-    stored = rows(db, "select gx_success, gx_summary, gx_result is not null from raw.loads")
-    assert stored == [(False, report.gx_summary, True)]
+    stored = rows(db, "select gx_success, gx_summary, gx_result is not null, gx_docs from raw.loads")
+    assert stored == [(False, report.gx_summary, True, Path(report.gx_docs).relative_to(tmp_path).as_posix())]
+
+
+def test_gx_names_the_source_rows_the_quarantine_names_and_keeps_its_result(tmp_path: Path) -> None:
+    """GX's own stores (file context beside the database) hold the suite and the result, Data Docs
+    render it, and a failed expectation names the row of the file, as the quarantine does."""
+    db = new_db(tmp_path / "r.duckdb")
+    report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    ((raw_result,),) = rows(db, "select gx_result from raw.loads")
+    outcomes = {(o["column"], o["expectation"]): o for o in json.loads(raw_result)["outcomes"]}
+    quarantined = {field: row for row, field in rows(db, "select row_number, field from raw.quarantine")}
+    for column in ("event_type", "action", "amount"):
+        (failed,) = [o for (c, _), o in outcomes.items() if c == column and not o["success"]]
+        assert failed["unexpected_rows"] == [quarantined[column]], (column, failed)
+        assert f"row {quarantined[column]}" in report.gx_summary
+    gx_dir = tmp_path / "gx"
+    assert (gx_dir / "great_expectations.yml").is_file()
+    suite = json.loads((gx_dir / "expectations" / "events.json").read_text(encoding="utf-8"))
+    assert suite["name"] == "events" and len(suite["expectations"]) == 17  # GX's own format, from our spec
+    stored_results = list((gx_dir / "uncommitted" / "validations").rglob("*.json"))
+    assert len(stored_results) == 1
+    page = Path(report.gx_docs)
+    assert page.is_file() and page.is_relative_to(gx_dir / "uncommitted" / "data_docs" / "local_site")
+    html = page.read_text(encoding="utf-8")
+    assert "hitec" in html and "100万" in html
 
 
 def test_missing_required_column_names_it(tmp_path: Path, write_csv) -> None:

@@ -145,6 +145,25 @@ def test_an_earlier_night_than_the_last_published_is_refused(demo_copy: Path) ->
         publish_list(dt.date(2026, 10, 1), demo_copy)
 
 
+def test_an_earlier_night_is_refused_before_anything_is_built(demo_copy: Path, monkeypatch, capsys) -> None:
+    """The date-order check comes first (no catalog load, no dbt build) and is final: retrying cannot help."""
+    from registry.pipeline import nightly
+
+    def must_not_run(*_args, **_kwargs):
+        raise AssertionError("built before the list date was checked")
+
+    monkeypatch.setattr(nightly, "load_rules", must_not_run)
+    monkeypatch.setattr(nightly, "build_models", must_not_run)
+    with pytest.raises(nightly.ListDateRefused, match="before 2026-11-01, the last night published") as refused:
+        run_nightly(dt.date(2026, 10, 1), demo_copy)
+    assert refused.value.retryable is False and "2026-11-01" in (refused.value.hint or "")
+    nightly.check_list_date(DEMO_DATE, demo_copy)  # the published night itself: returned unchanged, fine
+    nightly.check_list_date(DEMO_DATE + dt.timedelta(days=1), demo_copy)
+    assert main(["--db", str(demo_copy), "nightly", "--date", "2026-10-01"]) == 2
+    err = capsys.readouterr().err
+    assert "can no longer be listed" in err and "hint:" in err and "Traceback" not in err
+
+
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[tuple[str, str, str]]]]:
     """Four nights over the samples, each knowing only what was published by then."""

@@ -79,6 +79,12 @@ def snapshot_dir(db: Path) -> Path:
     return Path(chosen).resolve() if chosen else db.parent / "snapshot"
 
 
+def gx_project_dir(db: Path) -> Path:
+    """Where the Great Expectations context of a database lives: `gx/` in the folder beside it
+    (var/gx/ for var/registry.duckdb): suites, stored validation results, Data Docs."""
+    return db.parent
+
+
 def sources_dir() -> Path:
     """Where the source specs live: $REGISTRY_SOURCES_DIR, else `sources/` in the repository."""
     chosen = _env(SOURCES_DIR_ENV)

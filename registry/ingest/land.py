@@ -72,6 +72,7 @@ class IngestReport:
     already_loaded: bool = False
     gx_summary: str = "not run"
     gx_success: bool | None = None
+    gx_docs: str | None = None  # the GX Data Docs page of this load's validation
     warnings: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -80,7 +81,8 @@ class IngestReport:
                (f", blank {self.blank} (not data)" if self.blank else "")
         if self.already_loaded:
             head += " (this file was loaded before: nothing added)"
-        return "\n".join([head, f"  {self.gx_summary}", *(f"  warning: {w}" for w in self.warnings)])
+        gx = [f"  {self.gx_summary}"] + ([f"  GX Data Docs: {self.gx_docs}"] if self.gx_docs else [])
+        return "\n".join([head, *gx, *(f"  warning: {w}" for w in self.warnings)])
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,7 +106,7 @@ class Prepared:
     rows: dict[str, dict[str, Any]]  # fact key -> parsed contract row (+ row_number)
     problems: list[Problem]
     duplicates: list[Duplicate]
-    frame: pd.DataFrame  # every row read, as contract texts: what GX validates
+    frame: pd.DataFrame  # every row read, as contract texts plus its source row_number: what GX validates
     warnings: list[str]
     ignored_columns: list[str]
     columns: dict[str, str]  # contract field -> where it comes from (column, template or constant)
@@ -208,8 +210,9 @@ def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, toda
         mapped = binding.map(row)
         parsed, row_problems = _parse_row(contract, mapped, row.number, binding, today)
         # GX sees each value as it would land (canonical text) or, where it failed, as mapped.
-        frame_rows.append({name: _text(parsed[name]) if name in parsed else mapped.values.get(name)
-                           for name in contract.field_names})
+        frame_rows.append({"row_number": row.number,
+                           **{name: _text(parsed[name]) if name in parsed else mapped.values.get(name)
+                              for name in contract.field_names}})
         tick(done)
         if row_problems:
             problems.extend(row_problems)
@@ -247,7 +250,8 @@ def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, toda
     columns.update({name: f"constant {value!r}" for name, value in spec.constants.items()})
     return Prepared(
         spec=spec, path=path, sha256=sha, location=table.location, read=total, rows=landed, problems=problems,
-        duplicates=duplicates, frame=pd.DataFrame(frame_rows, columns=list(contract.field_names), dtype="object"),
+        duplicates=duplicates,
+        frame=pd.DataFrame(frame_rows, columns=["row_number", *contract.field_names], dtype="object"),
         warnings=table.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
         blank_rows=table.blank_rows, physical_rows=table.physical_rows,
     )
@@ -268,11 +272,12 @@ def _ticker(progress: Progress | None, stage: str, total: int) -> Callable[[int]
     return tick
 
 
-def validate(prepared: Prepared) -> Any:
-    """Step 5: the spec's GX suite over every row read (contract texts)."""
+def validate(prepared: Prepared, store: Path | None = None, run_name: str | None = None) -> Any:
+    """Step 5: the spec's GX suite over every row read (contract texts; failing rows named by their
+    row in the file). With `store`, GX keeps the result in its context there and renders Data Docs."""
     from registry.ingest.validation import validate_frame
 
-    return validate_frame(prepared.spec.suite, prepared.frame)
+    return validate_frame(prepared.spec.suite, prepared.frame, store=store, run_name=run_name)
 
 
 def ingest_file(source: str, path: Path, db: Path, progress: Progress | None = None) -> IngestReport:
@@ -325,8 +330,8 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
         landing = against_landed(con, prepared)
         if progress is not None:
             progress("validating (Great Expectations)", 0, 1)
-        gx = validate(prepared)
-        report.gx_summary, report.gx_success = gx.summary(), gx.success
+        gx = validate(prepared, settings.gx_project_dir(db), run_name=f"{spec.name}-{prepared.sha256[:12]}")
+        report.gx_summary, report.gx_success, report.gx_docs = gx.summary(), gx.success, gx.docs_page
 
         problems = prepared.problems + landing.conflicts
         report.duplicate = len(prepared.duplicates) + len(landing.existing)
@@ -345,9 +350,12 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
             crashpoints.reach("ingest_rows_inserted")
             _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
             con.execute(
-                "insert into raw.loads values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into raw.loads (load_id, source, file_name, file_sha256, ingested_at, rows_read, rows_landed, "
+                "rows_quarantined, rows_duplicate, gx_success, gx_summary, gx_result, gx_docs) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [load_id, spec.name, safe_text(path.name), prepared.sha256, ingested_at, report.read, report.landed,
-                 report.quarantined, report.duplicate, gx.success, safe_text(gx.summary()), safe_text(gx.to_json())],
+                 report.quarantined, report.duplicate, gx.success, safe_text(gx.summary()), safe_text(gx.to_json()),
+                 _docs_relative(gx.docs_page, settings.gx_project_dir(db))],
             )
             crashpoints.reach("ingest_before_commit")
             con.execute("commit")
@@ -526,6 +534,16 @@ def _firm_changes(con: Any, prepared: Prepared, landing: Landing) -> None:
         if diffs:
             landing.warnings.append(f"firm {uscc}: master data changed since {file_name} row {row_number}: "
                                     f"{'; '.join(diffs)} (the newest delivery is its master record)")
+
+
+def _docs_relative(page: str | None, base: Path) -> str | None:
+    """raw.loads.gx_docs: the Data Docs page relative to the database's folder (it moves with a copy)."""
+    if page is None:
+        return None
+    try:
+        return Path(page).resolve().relative_to(base.resolve()).as_posix()
+    except ValueError:
+        return page
 
 
 def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: dict[str, dict[str, Any]],

@@ -1,6 +1,7 @@
-"""Great Expectations checks over every ingested batch.
+"""Great Expectations checks over every ingested batch, stored and rendered by GX itself.
 
-Suites are data: `expectations/<suite>.json`, a small format we own (not GX's own serialisation):
+One source of truth for each suite: `expectations/<suite>.json`, a small reviewable spec that names
+the closed vocabularies instead of copying them:
 
     {"suite": "events", "description": "...", "expectations": [
       {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "uscc"}, "notes": "..."},
@@ -14,12 +15,23 @@ Suites are data: `expectations/<suite>.json`, a small format we own (not GX's ow
 - `kwargs` go to that class unchanged, except that a string value `@vocabulary.<name>` is replaced by the
   sorted list from `registry.core.vocabulary` (see `VOCABULARY_REFERENCES`), read at validation time.
 - `skip_if_column_missing` (default false) is for optional contract columns: when the frame has no such
-  column the expectation is not run and the report lists it under `skipped` instead of failing it.
-  Required columns are checked by an explicit table-columns expectation in the suite.
+  column the expectation passes vacuously in GX (the column is given as all-null) and the report lists
+  it under `skipped`. Required columns are checked by an explicit table-columns expectation.
+
+From the spec, `build_gx_suite` makes a GX `ExpectationSuite`. A load (`validate_frame(..., store=DIR)`)
+writes it, in GX's own format, into a file-backed GX context at `DIR/gx/` (beside the database:
+`var/gx/` for `var/registry.duckdb`, see `registry.core.settings.gx_project_dir`), runs a GX Checkpoint
+that stores the validation result in GX's validations store and updates GX Data Docs
+(`DIR/gx/uncommitted/data_docs/local_site/index.html`); the report carries the result's page. The GX
+files there are generated, never edited: the spec above is the source. `registry sources check` (a dry
+run) validates in an in-memory context and stores nothing.
 
 Frames are validated as given: every column text (object dtype, empty cell -> None), so numeric rules
 are written as regexes on the text form. GX's column-map expectations ignore nulls, so "in set" and
 "match regex" only judge the values that are present; nulls are caught by explicit not-null entries.
+A frame with a `row_number` column (every prepared file has one: the row in the source file, as the
+quarantine records it) has GX report failing rows by that number (`unexpected_index_column_names`),
+in the results, the Data Docs and our summary; without one, GX's frame index is shown.
 
 Great Expectations is imported lazily, inside functions: Airflow DAG files import registry modules and
 must not pay for (or be flooded by the logging of) GX at parse time.
@@ -41,8 +53,6 @@ from registry.core.errors import RegistryError
 from registry.core.settings import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     import pandas
 
 __all__ = [
@@ -51,7 +61,9 @@ __all__ = [
     "ExpectationSpec",
     "SuiteSpec",
     "ValidationReport",
+    "build_data_docs",
     "build_gx_suite",
+    "gx_docs_index",
     "load_suite",
     "suite_names",
     "validate_frame",
@@ -77,7 +89,14 @@ _SUITE_KEYS = frozenset({"suite", "description", "expectations"})
 _META_KEY = "registry_entry"  # carried through GX so results map back to our entries
 _MAX_EXAMPLES = 5
 _ABSENT_COLUMN = "no such column in the frame:"
-_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": 20}
+# COMPLETE: GX keeps every unexpected value with its row_number, and Data Docs show the rows (SUMMARY
+# renders values and counts only). Bounded by the bad values, which the quarantine holds anyway.
+_RESULT_FORMAT = {"result_format": "COMPLETE", "partial_unexpected_count": 20}
+ROW_COLUMN = "row_number"  # the source row of each frame row, as the quarantine names it
+_DATASOURCE = "registry"
+# Inlined by GX into every Data Docs page: readable without GX's CDN assets (no internet here).
+_OFFLINE_CSS = Path(__file__).with_name("gx_offline.css")
+_BATCH = "whole_frame"
 
 _lock = threading.Lock()  # one GX context per process; its datasource is not meant for concurrent use
 
@@ -98,6 +117,7 @@ class ExpectationOutcome:
     unexpected_examples: list[str]  # a few distinct offending values (or missing columns, observed value)
     notes: str | None
     error: str | None = None  # GX raised while evaluating (e.g. the column does not exist)
+    unexpected_rows: list[int] = field(default_factory=list)  # source rows (row_number) that broke it, first 20
 
     @property
     def label(self) -> str:
@@ -122,6 +142,8 @@ class ValidationReport:
     failed: int
     outcomes: list[ExpectationOutcome]  # in suite-file order
     skipped: list[str] = field(default_factory=list)  # entries not run: optional column absent
+    docs_page: str | None = None  # GX Data Docs page of this validation result (stored loads only)
+    result_id: str | None = None  # GX's validation result identifier (stored loads only)
 
     def failures(self) -> list[ExpectationOutcome]:
         return [o for o in self.outcomes if not o.success]
@@ -158,7 +180,12 @@ def _describe_failure(outcome: ExpectationOutcome) -> str:
         examples += ", ..."
     if outcome.column is not None:
         rows = "row" if outcome.unexpected_count == 1 else "rows"
-        return f"{outcome.label} ({outcome.unexpected_count} {rows}: {examples})"
+        where = ""
+        if outcome.unexpected_rows and not any(" at row " in e for e in outcome.unexpected_examples):
+            shown = ", ".join(str(r) for r in outcome.unexpected_rows[:5])
+            more = ", ..." if len(outcome.unexpected_rows) > 5 else ""
+            where = f"; {'row' if len(outcome.unexpected_rows) == 1 else 'rows'} {shown}{more}"
+        return f"{outcome.label} ({outcome.unexpected_count} {rows}: {examples}{where})"
     return f"{outcome.label} ({examples})" if examples else outcome.label
 
 
@@ -310,39 +337,71 @@ class _Context:
     batch_definition: Any
 
 
-@cache
-def _context() -> _Context:
-    """One ephemeral (in-memory) GX context per process, with one pandas dataframe asset."""
-    gx = _import_gx()
+def _quiet_context(context: Any) -> None:
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
-    context = gx.get_context(mode="ephemeral")
     # tqdm "Calculating Metrics" bars on stderr for every validation otherwise.
     context.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
-    source = context.data_sources.add_pandas(name="registry")
+
+
+@cache
+def _context() -> _Context:
+    """One ephemeral (in-memory) GX context per process, for dry runs: nothing is stored."""
+    gx = _import_gx()
+    context = gx.get_context(mode="ephemeral")
+    _quiet_context(context)
+    source = context.data_sources.add_pandas(name=_DATASOURCE)
     asset = source.add_dataframe_asset(name="frame")
-    batch_definition = asset.add_batch_definition_whole_dataframe(name="whole_frame")
+    batch_definition = asset.add_batch_definition_whole_dataframe(name=_BATCH)
     return _Context(context=context, batch_definition=batch_definition)
+
+
+@cache
+def _file_context(project_dir: Path) -> Any:
+    """The file-backed GX context at `project_dir/gx/` (created on first use), with analytics off."""
+    gx = _import_gx()
+    project_dir.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(project_dir))
+    _quiet_context(context)
+    styles = project_dir / "gx" / "plugins" / "custom_data_docs" / "styles" / "data_docs_custom_styles.css"
+    styles.parent.mkdir(parents=True, exist_ok=True)
+    styles.write_text(_OFFLINE_CSS.read_text(encoding="utf-8"), encoding="utf-8")
+    try:
+        context.data_sources.get(_DATASOURCE)
+    except Exception:  # GX raises its own KeyError flavours for a missing datasource
+        context.data_sources.add_pandas(name=_DATASOURCE)
+    return context
+
+
+def gx_docs_index(project_dir: Path) -> Path:
+    """GX Data Docs' home page for the context at `project_dir/gx/`."""
+    return project_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def build_data_docs(project_dir: Path) -> Path:
+    """(Re)build GX Data Docs from every suite and stored result at `project_dir/gx/`; the home page."""
+    context = _file_context(Path(project_dir))
+    with _lock:
+        context.build_data_docs()
+    return gx_docs_index(Path(project_dir))
 
 
 def build_gx_suite(suite: str) -> Any:
     """The whole suite as a GX ExpectationSuite (vocabulary resolved now).
 
-    Raises ValueError naming the file and entry for an unknown type or kwargs GX rejects.
+    Raises SuiteError naming the file and entry for an unknown type or kwargs GX rejects.
     """
-    spec = load_suite(suite)
-    return _build(spec, range(len(spec.expectations)))
+    return _build(load_suite(suite))
 
 
-def _build(spec: SuiteSpec, include: Iterable[int]) -> Any:
-    """GX suite of the entries in `include`; every entry is still resolved, so a bad file always fails.
+def _build(spec: SuiteSpec) -> Any:
+    """GX suite of every entry of the spec, in file order.
 
     Each GX expectation carries its entry index in `meta`, so results map back to suite entries whatever
     order GX reports them in (it puts expectations that raised first).
     """
     gx = _import_gx()
     classes = _expectation_classes()
-    wanted = set(include)
     expectations: list[Any] = []
     for index, entry in enumerate(spec.expectations):
         where = f"{spec.path}: expectations[{index}] ({entry.type})"
@@ -354,45 +413,64 @@ def _build(spec: SuiteSpec, include: Iterable[int]) -> Any:
             expectation = cls(**kwargs, notes=entry.notes, meta={_META_KEY: index})
         except Exception as exc:  # pydantic validation errors: bad or missing kwargs
             raise SuiteError(f"{where}: GX rejects kwargs {kwargs!r}: {exc}") from exc
-        if index in wanted:
-            expectations.append(expectation)
-    return gx.ExpectationSuite(name=spec.name, expectations=expectations)
+        expectations.append(expectation)
+    return gx.ExpectationSuite(name=spec.name, expectations=expectations, meta={"source": spec.path.name,
+                                                                            "description": spec.description})
 
 
-def validate_frame(suite: str, frame: pandas.DataFrame) -> ValidationReport:
+def _result_format(frame: pandas.DataFrame) -> dict[str, Any]:
+    if ROW_COLUMN in frame.columns:
+        return {**_RESULT_FORMAT, "unexpected_index_column_names": [ROW_COLUMN]}
+    return dict(_RESULT_FORMAT)
+
+
+def validate_frame(suite: str, frame: pandas.DataFrame, store: Path | None = None,
+                   run_name: str | None = None) -> ValidationReport:
     """Run `expectations/<suite>.json` over `frame` (one batch) and report every expectation's verdict.
 
-    Never raises for bad data: failures are in the report. Raises ValueError for a missing or malformed
-    suite file. An expectation on a column the frame lacks is not sent to GX: it is skipped when the
-    entry says `skip_if_column_missing`, otherwise it fails with `error` naming the column.
+    With `store` (a folder: the GX context lives in `store/gx/`), GX stores the suite and the result
+    and updates its Data Docs; `run_name` names the run there (a load id). Without it, nothing is stored.
+
+    Never raises for bad data: failures are in the report. Raises SuiteError for a missing or malformed
+    suite file. An expectation on a column the frame lacks is skipped when the entry says
+    `skip_if_column_missing`, otherwise it fails with `error` naming the column.
     """
     spec = load_suite(suite)
     columns = {str(c) for c in frame.columns}
-    run: list[int] = []
-    skipped: list[int] = []
-    outcomes: dict[int, ExpectationOutcome] = {}
-    for index, entry in enumerate(spec.expectations):
-        if entry.column is None or entry.column in columns:
-            run.append(index)
-        elif entry.skip_if_column_missing:
-            skipped.append(index)
-        else:
-            outcomes[index] = _outcome_for_absent_column(entry)
-    gx_suite = _build(spec, run)
+    skipped = [i for i, e in enumerate(spec.expectations)
+               if e.column is not None and e.column not in columns and e.skip_if_column_missing]
+    absent = {i for i, e in enumerate(spec.expectations)
+              if e.column is not None and e.column not in columns and not e.skip_if_column_missing}
+    gx_suite = _build(spec)
+    gx_frame = frame
+    optional_absent = sorted({str(spec.expectations[i].column) for i in skipped})
+    if optional_absent:  # all-null: GX's map expectations pass vacuously; the report lists them as skipped
+        gx_frame = frame.assign(**{name: None for name in optional_absent}).astype(
+            {name: "object" for name in optional_absent})
 
+    docs_page = result_id = None
     with _lock, warnings.catch_warnings():
         # pandas warns when a regex has capture groups (GX uses str.contains); groups are harmless here.
         warnings.filterwarnings("ignore", message="This pattern is interpreted as a regular expression")
-        batch = _context().batch_definition.get_batch(batch_parameters={"dataframe": frame})
-        result = batch.validate(gx_suite, result_format=_RESULT_FORMAT)
+        if store is None:
+            batch = _context().batch_definition.get_batch(batch_parameters={"dataframe": gx_frame})
+            result = batch.validate(gx_suite, result_format=_result_format(frame))
+        else:
+            result, identifier, docs_page = _run_checkpoint(Path(store), gx_suite, gx_frame, _result_format(frame),
+                                                            run_name or suite)
+            result_id = str(identifier)
 
+    outcomes: dict[int, ExpectationOutcome] = {}
     for res in result.results:
         index = (res.expectation_config.meta or {}).get(_META_KEY)
-        if not isinstance(index, int) or index not in run:  # pragma: no cover - GX dropped our meta
+        if not isinstance(index, int):  # pragma: no cover - GX dropped our meta
             raise RuntimeError(f"GX result without a usable {_META_KEY} meta: {res.expectation_config}")
-        outcomes[index] = _outcome(spec.expectations[index], res)
+        if index in absent:
+            outcomes[index] = _outcome_for_absent_column(spec.expectations[index])
+        elif index not in skipped:
+            outcomes[index] = _outcome(spec.expectations[index], res)
     if len(outcomes) != len(spec.expectations) - len(skipped):  # pragma: no cover - GX lost a result
-        raise RuntimeError(f"GX returned {len(result.results)} results for {len(run)} expectations")
+        raise RuntimeError(f"GX returned {len(result.results)} results for {len(spec.expectations)} expectations")
 
     ordered = [outcomes[i] for i in sorted(outcomes)]
     failed = sum(1 for o in ordered if not o.success)
@@ -403,7 +481,45 @@ def validate_frame(suite: str, frame: pandas.DataFrame) -> ValidationReport:
         failed=failed,
         outcomes=ordered,
         skipped=[_label(spec.expectations[i].type, spec.expectations[i].column) for i in skipped],
+        docs_page=docs_page,
+        result_id=result_id,
     )
+
+
+def _run_checkpoint(store: Path, gx_suite: Any, frame: pandas.DataFrame, result_format: dict[str, Any],
+                    run_name: str) -> tuple[Any, Any, str | None]:
+    """Validate through a GX Checkpoint of the file context: the suite and the result are stored by GX,
+    Data Docs updated. Returns (the suite's validation result, its identifier, its Data Docs page)."""
+    gx = _import_gx()
+    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = _file_context(store)
+    source = context.data_sources.get(_DATASOURCE)
+    name = gx_suite.name
+    try:
+        asset = source.get_asset(name)
+    except Exception:  # LookupError flavours
+        asset = source.add_dataframe_asset(name=name)
+    try:
+        batch_definition = asset.get_batch_definition(_BATCH)
+    except Exception:
+        batch_definition = asset.add_batch_definition_whole_dataframe(_BATCH)
+    suite = context.suites.add_or_update(gx_suite)
+    definition = context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=name, data=batch_definition, suite=suite))
+    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
+        name=name, validation_definitions=[definition], actions=[UpdateDataDocsAction(name="update_data_docs")],
+        result_format=result_format))
+    run = checkpoint.run(batch_parameters={"dataframe": frame}, run_id=RunIdentifier(run_name=run_name))
+    ((identifier, result),) = run.run_results.items()
+    urls = context.get_docs_sites_urls(resource_identifier=identifier)
+    page = None
+    if urls and urls[0].get("site_url"):
+        from urllib.parse import unquote, urlparse
+
+        page = unquote(urlparse(urls[0]["site_url"]).path)
+    return result, identifier, page
 
 
 def _outcome_for_absent_column(entry: ExpectationSpec) -> ExpectationOutcome:
@@ -423,11 +539,13 @@ def _outcome(entry: ExpectationSpec, res: Any) -> ExpectationOutcome:
     result: dict[str, Any] = dict(res.result or {})
     success = bool(res.success) and error is None
     examples: list[str] = []
+    rows: list[int] = []
     count = 0
     if not success and error is None:
         if "unexpected_count" in result:  # column-map expectations
             count = int(result["unexpected_count"] or 0)
-            examples = _map_examples(result)
+            rows = _map_rows(result)
+            examples = _map_examples(result, rows)
         else:  # table-level expectations
             mismatched = (result.get("details") or {}).get("mismatched") or {}
             missing = [str(c) for c in mismatched.get("missing", [])]
@@ -442,14 +560,26 @@ def _outcome(entry: ExpectationSpec, res: Any) -> ExpectationOutcome:
         unexpected_examples=examples,
         notes=entry.notes,
         error=error,
+        unexpected_rows=rows,
     )
 
 
-def _map_examples(result: dict[str, Any]) -> list[str]:
+def _map_rows(result: dict[str, Any]) -> list[int]:
+    """The source rows GX names (with `unexpected_index_column_names`: dicts holding row_number)."""
+    rows: list[int] = []
+    for item in result.get("partial_unexpected_index_list") or []:
+        if isinstance(item, dict) and item.get(ROW_COLUMN) is not None:
+            rows.append(int(item[ROW_COLUMN]))
+    return rows
+
+
+def _map_examples(result: dict[str, Any], rows: list[int]) -> list[str]:
     values = [item.get("value") for item in result.get("partial_unexpected_counts") or []]
     if not values:
         values = list(dict.fromkeys(_text(v) for v in result.get("partial_unexpected_list") or []))
     if values and all(v is None for v in values):  # not-null failures: the value says nothing, the row does
+        if rows:
+            return [f"null at row {r}" for r in rows[:_MAX_EXAMPLES]]
         indices = result.get("partial_unexpected_index_list") or []
         return [f"null at index {i}" for i in indices[:_MAX_EXAMPLES]] or ["null"]
     return [_text(v) for v in values[:_MAX_EXAMPLES]]

@@ -3,6 +3,8 @@
 Steps, each idempotent, so a run killed anywhere and run again ends where an uninterrupted
 run ends (tests/test_crash_safety.py kills it at every step):
 
+0. check_list_date         refuse a list date that can never be published (before a night already
+                           published), before anything is built: the answer cannot change on retry;
 1. load_catalog            rewrite policy tables from policies/*.yml (same files, same rows);
 2. build_models            `dbt build` in a child process, skipped when the last finished build
                            was for this date from the very same inputs (registry.models.builds);
@@ -27,6 +29,7 @@ confirmed only once its days have passed by that clock, never because a later li
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -49,7 +52,8 @@ from registry.store.lock import writer_lock
 
 
 class ListDateRefused(RegistryError):
-    """The list date cannot be published: in the future beyond the margin, or before the last night."""
+    """The list date cannot be published: in the future beyond the margin, before the registry's first
+    list, or before the last night (nights are appended in date order); not retryable."""
 
 
 @dataclass(frozen=True)
@@ -85,32 +89,36 @@ class PublishedList:
         return out
 
 
+Progress = Callable[[str], None]  # one line of a step's output (dbt's node lines), as it comes
+
+
+def _has_ledger(con: Any) -> bool:
+    return bool(con.execute("select count(*) from information_schema.tables where table_schema = 'ledger' "
+                            "and table_name = 'lists'").fetchone()[0])
+
+
 def is_published(as_of: dt.date, db: Path) -> bool:
     if not db.exists():
         return False
     with registry_db.connect(db, read_only=True) as con:
-        has_ledger = con.execute("select count(*) from information_schema.tables where table_schema = 'ledger' "
-                                 "and table_name = 'lists'").fetchone()[0]
-        return bool(has_ledger) and as_of in ledger.published_dates(con)
+        return _has_ledger(con) and as_of in ledger.published_dates(con)
 
 
 def check_list_date(as_of: dt.date, db: Path) -> None:
-    """Refuse a list date that is a slip, before any build: later than today plus
-    $REGISTRY_FUTURE_DAYS (a typo such as 2062-11-15 would publish, then refuse every real night
-    for ever), before the registry's first possible list, or before the last night published
-    (nights are appended in date order). A night already published passes: it is returned as it was."""
+    """Refuse, before anything is built, a list date that is a slip: later than today plus
+    $REGISTRY_FUTURE_DAYS (a typo such as 2062-11-15 would publish, then refuse every real night for
+    ever), before the registry's first possible list, or before the last night published (nights are
+    appended in date order; a night already published passes: it is returned as it was). The database
+    must exist (DatabaseMissing). The one place for list-date rules: a run calls it first
+    (`run_nightly`, the DAG's first task)."""
     check_clock(as_of)
-    if not db.exists():
-        return
     with registry_db.connect(db, read_only=True) as con:
-        has_ledger = con.execute("select count(*) from information_schema.tables where table_schema = 'ledger' "
-                                 "and table_name = 'lists'").fetchone()[0]
-        dates = ledger.published_dates(con) if has_ledger else []
+        dates = ledger.published_dates(con) if _has_ledger(con) else []
     if dates and as_of not in dates and as_of < dates[-1]:
         raise ListDateRefused(
-            f"a list for {dates[-1]} is already published; nights are appended in date order, so {as_of} can no "
-            "longer be listed. Nothing was built",
-            hint=f"publish {dates[-1]} or a later date; what {as_of} would have changed appears on the next night")
+            f"list date {as_of} is before {dates[-1]}, the last night published; nights are appended in date "
+            f"order, so {as_of} can no longer be listed. Nothing was built",
+            hint=f"publish a date from {dates[-1]} on: anything owed for {as_of} is on the next night's list")
 
 
 def check_clock(as_of: dt.date) -> None:
@@ -133,11 +141,11 @@ def load_rules(db: Path) -> catalog_model.Catalog:
         return load_catalog(db)
 
 
-def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
+def build_models(as_of: dt.date, db: Path, data_tests: bool = True, on_line: Progress | None = None) -> bool:
     """Run `dbt build` (models and data tests) for the list date, unless the models already
     stand for this date and these inputs; returns whether dbt ran. The build is incremental
     (only the firms whose facts changed since the last build) when registry.models.builds allows it,
-    else a full refresh."""
+    else a full refresh. dbt's output goes to `on_line` line by line as it comes."""
     with writer_lock(db, f"registry nightly --date {as_of}: dbt build"):
         with registry_db.connect(db) as con:
             plan = builds.plan(con, as_of)
@@ -145,14 +153,14 @@ def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
                 return False
             builds.record(con, plan, "started")
         dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
-                         data_tests=data_tests)
+                         data_tests=data_tests, on_line=on_line)
         crashpoints.reach("dbt_finished")
         with registry_db.connect(db) as con:
             builds.record(con, plan, "finished")
         return True
 
 
-def publish_list(as_of: dt.date, db: Path) -> PublishedList:
+def publish_list(as_of: dt.date, db: Path, on_step: Progress | None = None) -> PublishedList:
     """Append the night to the ledger (once), write its exports, publish the auditors' snapshot.
 
     The night's files are rendered in memory and read back inside the ledger transaction, before
@@ -161,10 +169,11 @@ def publish_list(as_of: dt.date, db: Path) -> PublishedList:
     same bytes are written; a night already published renders them again from the ledger, so a
     rerun restores a file that is missing or stale."""
     with writer_lock(db, f"registry nightly --date {as_of}: publish"):
-        return _publish_list(as_of, db)
+        return _publish_list(as_of, db, on_step or (lambda _text: None))
 
 
-def _publish_list(as_of: dt.date, db: Path) -> PublishedList:
+def _publish_list(as_of: dt.date, db: Path, step: Progress) -> PublishedList:
+    step("checking the ledger and appending the night")
     output = settings.output_dir(db)
     csv_path = exports.list_csv_path(output, as_of)
     rendered: dict[str, bytes] = {}
@@ -186,25 +195,34 @@ def _publish_list(as_of: dt.date, db: Path) -> PublishedList:
     if not files:  # a night already published: its files again, from the ledger
         files = exports.render(night)
         exports.check_rendered(night, files)
+    step(f"writing the list files to {output}")
     exports.write_list_csv(output, night, files)
     crashpoints.reach("list_csv_written")
     paths = exports.write_other_exports(output, night, files)
     exports.verify_written(output, night, files)
     crashpoints.reach("exports_written")
+    step("publishing the auditors' snapshot")
     snapshot.publish(db)
     snapshot.publish_parquet(db)
     return PublishedList(as_of, tuple(lines), csv_path, night.changes, snapshot.snapshot_path(db),
                          paths.get("report"), paths.get("index"))
 
 
-def run_nightly(as_of: dt.date, db: Path) -> PublishedList:
+def run_nightly(as_of: dt.date, db: Path, on_step: Progress | None = None,
+                on_line: Progress | None = None) -> PublishedList:
     """The whole night, holding the run lock throughout; a night already published is returned
-    unchanged, without rebuilding. A slip of the date is refused first (`check_list_date`)."""
+    unchanged, without rebuilding. A slip of the date is refused first (`check_list_date`).
+    `on_step` hears each step as it starts, `on_line` each line of dbt's output."""
+    step = on_step or (lambda _text: None)
     with writer_lock(db, f"registry nightly --date {as_of}"):
         check_list_date(as_of, db)
         if not is_published(as_of, db):
+            step("loading the policy catalog")
             load_rules(db)
             crashpoints.reach("catalog_loaded")
-            build_models(as_of, db)
+            step(f"building the models for {as_of} (dbt build)")
+            build_models(as_of, db, on_line=on_line)
             crashpoints.reach("models_built")
-        return publish_list(as_of, db)
+        else:
+            step(f"list {as_of} is already published: returning it unchanged")
+        return publish_list(as_of, db, on_step=step)

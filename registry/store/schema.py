@@ -28,7 +28,8 @@ create table if not exists raw.loads (
     rows_duplicate integer not null,
     gx_success     boolean,
     gx_summary     varchar,
-    gx_result      json
+    gx_result      json,          -- the outcome of each expectation (failing rows by their row_number)
+    gx_docs        varchar        -- this load's GX Data Docs page, relative to the database's folder
 );
 create table if not exists raw.events (
     event_key      varchar primary key,
@@ -121,4 +122,5 @@ def ensure(con: duckdb.DuckDBPyConnection) -> None:
     for name in SCHEMAS:
         con.execute(f"create schema if not exists {name}")
     con.execute(DDL)
+    con.execute("alter table raw.loads add column if not exists gx_docs varchar")  # databases made before it
     write_vocabulary(con)
