@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     nightly = sub.add_parser("nightly", help="build the models and publish the list for one night")
     nightly.add_argument("--date", type=_date, required=True)
     nightly.add_argument("--json", action="store_true", help="print the published list as one JSON object")
+    nightly.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                         help="where the models are built (default: $REGISTRY_ENGINE, else duckdb)")
 
     policies = sub.add_parser("policies", help="list the policy catalog (documents and clauses)")
     policies.add_argument("--page", type=Path, help="write the catalog page (Markdown, Chinese) to this file")
@@ -121,7 +123,7 @@ def _run(args: argparse.Namespace, db: Path) -> int:
     elif args.command == "nightly":
         from registry.pipeline.nightly import run_nightly
 
-        published = run_nightly(args.date, db)
+        published = run_nightly(args.date, db, engine=args.engine)
         if args.json:
             print(json.dumps(published.to_json_obj(), ensure_ascii=False, sort_keys=True))
         else:

@@ -6,6 +6,8 @@ run ends (tests/test_crash_safety.py kills it at every step):
 1. load_catalog            rewrite policy tables from policies/*.yml (same files, same rows);
 2. build_models            `dbt build` in a child process, skipped when the last finished build
                            was for this date from the very same inputs (registry.models.builds);
+                           with the engine `spark`, the same project on Spark, read back into
+                           the database (registry.models.spark);
 3. ledger (publish_list)   check the whole ledger (and against the last snapshot), append the
                            night in one transaction, checked again before commit; a night
                            already in the ledger is read back, never recomputed into new lines;
@@ -32,6 +34,7 @@ from registry.ledger import append as ledger
 from registry.ledger import invariants, snapshot
 from registry.models import builds
 from registry.models import dbt as dbt_runner
+from registry.models import spark as spark_runner
 from registry.pipeline import setup
 from registry.publish import exports
 from registry.store import db as registry_db
@@ -81,17 +84,24 @@ def load_rules(db: Path) -> catalog_model.Catalog:
     return load_catalog(db)
 
 
-def build_models(as_of: dt.date, db: Path, data_tests: bool = True) -> bool:
+def build_models(as_of: dt.date, db: Path, data_tests: bool = True, engine: str | None = None) -> bool:
     """Run `dbt build` (models and data tests) for the list date, unless the models already
     stand for this date and these inputs; returns whether dbt ran. The build is incremental
     (only the firms whose facts changed since the last build) when registry.models.builds allows it,
-    else a full refresh."""
+    else a full refresh. `engine` (default $REGISTRY_ENGINE, else duckdb): `spark` builds the same
+    models on Spark and reads them back into the database (registry.models.spark)."""
+    engine = settings.engine(engine)
     with registry_db.connect(db) as con:
-        plan = builds.plan(con, as_of)
+        plan = builds.plan(con, as_of, engine)
         if plan.up_to_date:
             return False
         builds.record(con, plan, "started")
-    dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL, data_tests=data_tests)
+    if engine == settings.SPARK:
+        spark_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
+                           data_tests=data_tests)
+    else:
+        dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
+                         data_tests=data_tests)
     crashpoints.reach("dbt_finished")
     with registry_db.connect(db) as con:
         builds.record(con, plan, "finished")
@@ -117,11 +127,12 @@ def publish_list(as_of: dt.date, db: Path) -> PublishedList:
     return PublishedList(as_of, tuple(lines), csv_path, night.changes, snapshot.snapshot_path(db))
 
 
-def run_nightly(as_of: dt.date, db: Path) -> PublishedList:
-    """The whole night; a night already published is returned unchanged, without rebuilding."""
+def run_nightly(as_of: dt.date, db: Path, engine: str | None = None) -> PublishedList:
+    """The whole night; a night already published is returned unchanged, without rebuilding.
+    `engine`: where the models are built (duckdb or spark); everything else is the same."""
     if not is_published(as_of, db):
         load_rules(db)
         crashpoints.reach("catalog_loaded")
-        build_models(as_of, db)
+        build_models(as_of, db, engine=engine)
         crashpoints.reach("models_built")
     return publish_list(as_of, db)

@@ -120,6 +120,6 @@ select
         case when not holds_min_tier then '当日未持有' || min_tier || '及以上梯度' end,
         case when not (ok_rank_at_most and ok_rank_above) then '名次不在本条款范围' end,
         case when not ok_min_amount then '金额未达门槛' end,
-        case when not ok_scale_up_years then '不在升规当年及之后' || cast(within_years_after_scale_up as varchar) || '年内' end
+        case when not ok_scale_up_years then '不在升规当年及之后' || cast(within_years_after_scale_up as {{ dbt.type_string() }}) || '年内' end
     ), '') as unmet_conditions
 from checked

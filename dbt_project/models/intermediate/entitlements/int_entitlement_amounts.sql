@@ -114,10 +114,10 @@ priced as (
         case
             when amount_rule in ('percent_of_trigger', 'percent_of_related') and base_amount is not null
                 and min_base_yuan is not null and base_amount < min_base_yuan
-                then '基数未达' || cast(min_base_yuan as varchar) || '元'
+                then '基数未达' || cast(min_base_yuan as {{ dbt.type_string() }}) || '元'
             when amount_rule = 'revenue_growth' and base_revenue is not null and next_revenue is not null
                 and not (base_revenue > 0 and (next_revenue - base_revenue) * 100 >= base_revenue * min_growth_percent)
-                then '纳统后次年营业收入增长未达' || cast(min_growth_percent as varchar) || '%'
+                then '纳统后次年营业收入增长未达' || cast(min_growth_percent as {{ dbt.type_string() }}) || '%'
             when amount_rule = 'contribution' and this_contribution is not null
                 and (this_contribution < min_contribution_yuan
                     or this_contribution <= last_contribution)

@@ -25,7 +25,7 @@ select
     a.base_amount,
     a.entitled_amount,
     coalesce(a.is_cap, c.amount_rule = 'up_to' or c.percent_is_cap) as is_cap,
-    cast(null as varchar) as beneficiary_of_uscc
+    cast(null as {{ dbt.type_string() }}) as beneficiary_of_uscc
 from {{ ref('int_clause_conditions') }} as k
 inner join {{ ref('stg_policy__clauses') }} as c on c.clause_id = k.clause_id
 left join {{ ref('int_entitlement_amounts') }} as a
