@@ -2,13 +2,14 @@
 ### registry_nightly — 免申即享兑付清单 / nightly disbursement list
 
 **中文**：每天上海时间 02:00 运行：`load_catalog`（把 `policies/*.yml` 政策条款载入登记库）→
-`build_models`（在子进程中运行 `dbt build`，计算应享奖励）→ `publish_list`（把当晚清单追加到兑付台账，
+`build_models`（在子进程中运行 `dbt build`，计算应享奖励；参数 `engine` 为 `spark` 时在 Apache Spark 上运行同一 dbt 项目）→ `publish_list`（把当晚清单追加到兑付台账，
 并写出 CSV）。清单日期 = 本次运行的逻辑日期换算成上海本地日期；手动触发时可以用参数 `list_date`
 （YYYY-MM-DD）指定日期。台账只追加：已发布的日期重跑时跳过 `load_catalog` 和 `build_models`，
 `publish_list` 返回同一份清单。
 
 **English**: runs at 02:00 Asia/Shanghai: `load_catalog` (load the policy clauses from
-`policies/*.yml`) → `build_models` (`dbt build` in a subprocess: entitlements) → `publish_list`
+`policies/*.yml`) → `build_models` (`dbt build` in a subprocess: entitlements; with the param
+`engine` = `spark`, or `REGISTRY_ENGINE=spark`, the same dbt project on Apache Spark) → `publish_list`
 (append the night's list to the ledger, write its CSV; the task returns the list as JSON). The list
 date is the run's logical date as a local date in Asia/Shanghai; a `list_date` param / run conf
 (YYYY-MM-DD) overrides it. The ledger is append-only: for a night already published,
@@ -63,6 +64,13 @@ def list_date_from_context(context: dict[str, Any]) -> dt.date:
     return resolve_list_date(context.get("logical_date"), getattr(dag_run, "run_after", None), override=override)
 
 
+def engine_from_context(context: dict[str, Any]) -> str:
+    """The engine param / run conf, else $REGISTRY_ENGINE, else duckdb."""
+    params = context.get("params") or {}
+    dag_run = context.get("dag_run")
+    return settings.engine(params.get("engine") or ((getattr(dag_run, "conf", None) or {}).get("engine")))
+
+
 def skip_if_published(as_of: dt.date) -> None:
     """A published night is never rebuilt (as `registry.pipeline.nightly.run_nightly`): skip the step."""
     from registry.pipeline.nightly import is_published
@@ -91,7 +99,14 @@ def skip_if_published(as_of: dt.date) -> None:
             type=["null", "string"],
             pattern=r"^\d{4}-\d{2}-\d{2}$",
             description="清单日期 / list date YYYY-MM-DD; empty = the run's logical date in Asia/Shanghai",
-        )
+        ),
+        "engine": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, *settings.ENGINES],
+            description="计算引擎 / where the models are built: duckdb or spark; empty = $REGISTRY_ENGINE, "
+                        "else duckdb",
+        ),
     },
     default_args={
         "owner": "registry",
@@ -112,13 +127,14 @@ def registry_nightly() -> None:
 
     @task
     def build_models(**context: Any) -> str:
-        """dbt build (in a subprocess) for the list date."""
+        """dbt build for the list date: on DuckDB (a subprocess) or, with the engine spark, on Spark."""
         from registry.pipeline.nightly import build_models as _build_models
 
         as_of = list_date_from_context(context)
         skip_if_published(as_of)
-        log.info("building the models for list date %s", as_of.isoformat())
-        _build_models(as_of, settings.db_path())
+        engine = engine_from_context(context)
+        log.info("building the models for list date %s on %s", as_of.isoformat(), engine)
+        _build_models(as_of, settings.db_path(), engine=engine)
         return as_of.isoformat()
 
     # none_failed: after a night already published (the two steps above skipped), publishing

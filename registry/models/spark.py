@@ -204,7 +204,10 @@ def read_back(spark: Any, db: Path) -> list[str]:
                     columns = "*"
                     source = "(select " + ", ".join(f'cast(null as {kind}) as "{name}"' for name, kind in types) + \
                              ") as empty where false"
-                con.execute(f"drop view if exists {schema}.{name}")
+                kind = con.execute("select table_type from information_schema.tables where table_schema = ? "
+                                   "and table_name = ?", [schema, name]).fetchone()
+                if kind is not None and kind[0] == "VIEW":
+                    con.execute(f"drop view {schema}.{name}")
                 # names come from Spark's catalog of the models, files from Spark itself
                 con.execute(f"create or replace table {schema}.{name} as select {columns} from {source}")  # noqa: S608
                 copied.append(f"{schema}.{name}")
