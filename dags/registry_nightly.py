@@ -2,7 +2,8 @@
 ### registry_nightly — 免申即享兑付清单 / nightly disbursement list
 
 **中文**：每天上海时间 02:00 运行：`load_catalog`（把 `policies/*.yml` 政策条款载入登记库）→
-`build_models`（在子进程中运行 `dbt build`，计算应享奖励；参数 `engine` 为 `spark` 时在 Apache Spark 上运行同一 dbt 项目）→ `publish_list`（把当晚清单追加到兑付台账，
+`build_models`（在子进程中运行 `dbt build`，计算应享奖励；参数 `engine` 为 `spark` 时在
+Apache Spark 上运行同一 dbt 项目）→ `publish_list`（把当晚清单追加到兑付台账，
 并写出 CSV）。清单日期 = 本次运行的逻辑日期换算成上海本地日期；手动触发时可以用参数 `list_date`
 （YYYY-MM-DD）指定日期。台账只追加：已发布的日期重跑时跳过 `load_catalog` 和 `build_models`，
 `publish_list` 返回同一份清单。

@@ -34,12 +34,14 @@ from typing import Any
 
 import pandas as pd
 
+from registry.core import settings
 from registry.core.contracts import Contract, FieldError
 from registry.ingest.errors import IngestError, SpecError
 from registry.ingest.mapping import Binding, Mapped, Problem
 from registry.ingest.readers import read_table
 from registry.ingest.spec import SourceSpec, find_spec
 from registry.store import db as registry_db
+from registry.store import lake
 
 __all__ = ["IngestError", "IngestReport", "Prepared", "Problem", "SpecError", "fact_key", "ingest_file",
            "land", "land_source", "prepare"]
@@ -300,6 +302,8 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
             raise
         if progress is not None:
             progress("landing", report.landed, report.landed)
+        if settings.engine() == settings.SPARK:  # the Spark build reads the lake (registry/store/lake.py)
+            lake.sync(con, settings.lake_dir(db))
     return report
 
 

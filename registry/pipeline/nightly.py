@@ -38,6 +38,7 @@ from registry.models import spark as spark_runner
 from registry.pipeline import setup
 from registry.publish import exports
 from registry.store import db as registry_db
+from registry.store import lake
 
 
 @dataclass(frozen=True)
@@ -78,10 +79,15 @@ def is_published(as_of: dt.date, db: Path) -> bool:
         return bool(has_ledger) and as_of in ledger.published_dates(con)
 
 
-def load_rules(db: Path) -> catalog_model.Catalog:
-    """Step 1: bring the database's own tables up to this version, then load the policy catalog."""
+def load_rules(db: Path, engine: str | None = None) -> catalog_model.Catalog:
+    """Step 1: bring the database's own tables up to this version, then load the policy catalog
+    (and, for the spark engine, write it to the lake the Spark build reads)."""
     setup.prepare(db)
-    return load_catalog(db)
+    catalog = load_catalog(db)
+    if settings.engine(engine) == settings.SPARK:
+        with registry_db.connect(db) as con:
+            lake.sync(con, settings.lake_dir(db))
+    return catalog
 
 
 def build_models(as_of: dt.date, db: Path, data_tests: bool = True, engine: str | None = None) -> bool:
@@ -131,7 +137,7 @@ def run_nightly(as_of: dt.date, db: Path, engine: str | None = None) -> Publishe
     """The whole night; a night already published is returned unchanged, without rebuilding.
     `engine`: where the models are built (duckdb or spark); everything else is the same."""
     if not is_published(as_of, db):
-        load_rules(db)
+        load_rules(db, engine)
         crashpoints.reach("catalog_loaded")
         build_models(as_of, db, engine=engine)
         crashpoints.reach("models_built")
