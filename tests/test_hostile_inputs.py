@@ -428,3 +428,18 @@ def test_every_division_the_samples_cases_and_benchmark_use_is_real() -> None:
             codes |= {uscc[2:8] for uscc in usccs if len(uscc) == 18}
     unreal = sorted(c for c in codes if division(c) is None)
     assert unreal == [] and len(codes) > 60
+
+
+def test_a_product_evaluation_must_name_its_product_a_centre_or_benchmark_may_not() -> None:
+    """每项产品 pays each evaluated product: a row without the product cannot be told apart and is
+    quarantined. A centre or benchmark project without its name is one unnamed centre / project of the
+    firm (paid at most once by its clause's repeat_per), not a reason to drop the firm's award."""
+    from registry.core.contracts import _program_rule
+
+    assert _program_rule("product_security_evaluation", None) == (
+        "program", "a product_security_evaluation event needs its program (the product it is about)")
+    assert _program_rule("product_security_evaluation", "XX操作系统 V3") is None
+    for event_type in ("mfg_innovation_center", "digital_benchmark"):
+        assert _program_rule(event_type, None) is None
+        assert _program_rule(event_type, "某创新中心") is None
+    assert _program_rule("hitech", "x") is not None  # a type without programs still takes none
