@@ -26,7 +26,7 @@ demo: setup
 	.venv/bin/registry demo
 
 # Airflow on this machine: AIRFLOW_HOME in var/airflow, the pool the DAGs use, the UI on 127.0.0.1.
-# The inbox is $REGISTRY_INBOX; unset, this demo target scans sample_data/ and says so.
+# The inbox is $REGISTRY_INBOX; unset, this demo target fills var/airflow/demo_inbox with the bundled samples and says so.
 airflow: setup
 	.venv/bin/python -m ops.airflow_local up --demo-inbox
 

@@ -32,6 +32,20 @@ def new_db(path: Path) -> Path:
     return init_database(path)
 
 
+def edited_source(folder: Path, source: str, old: str = "", new: str = "") -> Path:
+    """A copy of the bundled source's folder (spec, suite, samples) under `folder`, its spec with `old`
+    replaced by `new` (which must be there); returns the spec's path."""
+    import shutil
+
+    copy = folder / source
+    shutil.copytree(settings.DEFAULT_SOURCES_DIR / source, copy)
+    path = copy / settings.SPEC_FILE
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {settings.DEFAULT_SOURCES_DIR / source / settings.SPEC_FILE}"
+    path.write_text(text.replace(old, new, 1) if old else text, encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _clock() -> object:
     """Set the clock for the whole session, before any session or module fixture builds a night

@@ -165,7 +165,7 @@ def test_the_auditors_snapshot_is_never_written(corrected: dict) -> None:
     (award,) = [line["entitlement_id"] for line in corrected["1103"]["lines"]
                 if line["uscc"] == X and line["kind"] == "award"]
     for args in (("hold", award, "--reason", "异议", "--by", "张三"), ("nightly", "--date", "2026-11-04"),
-                 ("ingest", "events", str(settings.SAMPLE_DIR / "events.csv"))):
+                 ("ingest", "events", str(settings.sample("events", "events.csv")))):
         code, err = cli("--db", str(snapshot), *args)
         assert code == 2 and "is the auditors' snapshot: the registry never writes it" in err, err
         assert f"e.g. {db}" in err
