@@ -25,6 +25,19 @@ DEMO_DATE = settings.DEMO_DATE
 TODAY = "2026-12-01"
 
 
+# The order tests run in: the longest modules first, then the e2e and slow ones, then the rest, so
+# that the workers of `make test` (pytest-xdist, one module per worker at a time: --dist loadfile)
+# end together rather than one waiting for the last long module. Within a group, file order.
+_RUN_ORDER = ("longest", "e2e", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, marker in enumerate(_RUN_ORDER) if item.get_closest_marker(marker)), len(_RUN_ORDER))
+
+    items.sort(key=rank)  # stable: file and definition order within each rank
+
+
 def new_db(path: Path) -> Path:
     """An empty registry database at `path`, as `registry init` makes it (the one way one is created)."""
     from registry.pipeline.setup import init_database

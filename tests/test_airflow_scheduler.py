@@ -28,6 +28,8 @@ from ops.browser import _free_port
 from registry.core import settings
 from registry.pipeline.demo import SAMPLE_FILES
 
+pytestmark = [pytest.mark.e2e, pytest.mark.longest]  # the real Airflow scheduler, API server, DAG processor
+
 DEMO_TOTAL = Decimal("6190000.00")  # tests/test_nightly.py: the bundled samples on 2026-11-01
 
 

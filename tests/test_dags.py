@@ -31,6 +31,8 @@ except ImportError:
 from registry.ingest.spec import DEFAULT_SOURCES_DIR, SOURCES_DIR_ENV, spec_names
 from registry.pipeline.demo import fill_demo_inbox
 
+pytestmark = pytest.mark.e2e  # the DAGs run in Airflow (dag.test) in child processes
+
 SOURCES = spec_names()  # one ingest DAG per spec file in sources/
 DAG_IDS = {"registry_nightly", *(f"registry_ingest_{name}" for name in SOURCES)}
 

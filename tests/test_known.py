@@ -24,6 +24,8 @@ from registry.explain.known import firm_as_known_on
 from registry.ingest.land import ingest_file
 from registry.pipeline.nightly import run_nightly
 
+pytestmark = pytest.mark.slow  # nights built with dbt
+
 A, B = "91350102MA5JYYF90E", "91350104MA1FW3B3X5"  # sample firms (C3461 in 鼓楼, M7320 in 仓山)
 NIGHT_1, NIGHT_2 = dt.date(2026, 6, 15), dt.date(2026, 9, 30)
 FIRST = [  # landed before night 1

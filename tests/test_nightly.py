@@ -27,6 +27,8 @@ from registry.ledger.append import LedgerError
 from registry.pipeline.demo import SAMPLE_FILES
 from registry.pipeline.nightly import publish_list, run_nightly
 
+pytestmark = pytest.mark.slow  # nights built with dbt
+
 HAND_COMPUTED = {
     # uscc: (clause_id, yuan)
     "91350102MA7WATGX4K": ("fz-2026-5.a2.5.single-champion-national", "1000000.00"),  # C1

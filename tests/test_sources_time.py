@@ -19,6 +19,8 @@ from registry.ingest.land import land_source
 from registry.models.dbt import run_dbt
 from registry.pipeline.nightly import run_nightly
 
+pytestmark = pytest.mark.slow  # dbt builds over landed sources
+
 S07 = "91350104MAUM67767G"  # 福州仓山博睿检测技术有限公司: 高企 2026-03-18, revoked 2026-09-01 (published 09-05)
 S16 = "91350104MARENPTB7J"  # 福州仓山睿思软件有限公司: 高企 renewed 2026-03-18, revoked 2026-10-08 (published 10-12)
 

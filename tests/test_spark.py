@@ -37,6 +37,8 @@ from registry.pipeline.nightly import build_models, publish_list
 from registry.pipeline.setup import prepare
 from registry.store import lake
 
+pytestmark = [pytest.mark.e2e, pytest.mark.longest]  # the same nights on Apache Spark (a JVM, local[2])
+
 NIGHTS = (dt.date(2026, 12, 31), dt.date(2030, 12, 31))
 BUDGET_GROUP = "fz-2026-5.a4.software"
 LEDGER_COLUMNS = ("list_date, seq, line_id, entitlement_id, uscc, clause_id, kind, amount, payable_amount, "

@@ -411,6 +411,7 @@ def test_missing_suite_file_is_a_value_error() -> None:
 # ----------------------------------------------------------------------------------- import and quietness
 
 
+@pytest.mark.slow  # fresh interpreters importing GX and pyspark
 def test_module_import_does_not_import_gx_and_validation_is_quiet() -> None:
     """DAG files import registry modules: no GX at import; and a host logging DEBUG to stdout sees nothing."""
     script = """
