@@ -196,8 +196,8 @@ def registry_nightly() -> None:
 
     @task(pool=POOL)
     def build_models(**context: Any) -> str:
-        """dbt build for the list date: on DuckDB (a subprocess; dbt's output, node by node, in this
-        log) or, with the engine spark, on Spark."""
+        """dbt build for the list date: on DuckDB (dbt in this task's process, the database released
+        when it returns; dbt's output, node by node, in this log) or, with the engine spark, on Spark."""
         from registry.pipeline.nightly import build_models as _build_models
 
         as_of = list_date_from_context(context)

@@ -40,6 +40,8 @@ _TAIL_LINES = 400  # of dbt's output kept for the error message
 LOG_LEVEL_FILE = "info"  # the SQL of every node is in dbt_target/run/; debug lines cost ~10% of a build
 # dbt's per-node lines: "12 of 80 OK created sql table model marts.fct_entitlements ...... [OK in 0.31s]"
 NODE_LINE = re.compile(r"\b(\d+) of (\d+) (OK|PASS|WARN|ERROR|FAIL|SKIP|START)\b")
+# ... and the project's hooks ("1 of 1 START hook: registry.on-run-start.0"), which are not nodes
+HOOK_LINE = re.compile(r"\b\d+ of \d+ (OK|ERROR|START) hook: ")
 # The levels dbt prints on a terminal (debug goes to its log file only).
 _SHOWN_LEVELS = frozenset({"info", "warn", "error"})
 # One dbt invocation at a time in a process: dbt keeps global state (flags, adapters, the DuckDB environment).
@@ -62,6 +64,8 @@ class DbtBusy(DbtError, DatabaseBusy):
 
 def node_progress(line: str) -> tuple[int, int, str] | None:
     """(done, total, status) of a dbt node line ("12 of 80 OK created ..."), else None."""
+    if HOOK_LINE.search(line):
+        return None
     found = NODE_LINE.search(line)
     return (int(found.group(1)), int(found.group(2)), found.group(3)) if found else None
 
@@ -93,14 +97,30 @@ def _manifest(db: Path, sink: Callable[[Any], None]) -> Any:
     key = (project_digest(), db.stem)
     if key not in _MANIFESTS:
         result = dbtRunner(callbacks=[sink]).invoke(["parse", *_common_args(db), "--vars", json.dumps(_PLAN_VARS)])
+        if isinstance(result.exception, KeyboardInterrupt):
+            raise result.exception
         if not result.success or result.result is None:
-            raise DbtError(f"dbt could not parse the project {settings.DBT_PROJECT_DIR}: {result.exception}")
+            raise DbtError(f"dbt could not parse the project {settings.DBT_PROJECT_DIR}: {result.exception}",
+                           hint=f"the full log is in {db.parent / 'dbt_logs' / 'dbt.log'}")
         _MANIFESTS.clear()  # one project version at a time
         _MANIFESTS[key] = result.result
     return _MANIFESTS[key]
 
 
 _PLAN_VARS = {"registry_plan": True}
+
+
+def _uncompiled(manifest: Any) -> Any:
+    """The cached manifest with last invocation's compilation undone: dbt compiles nodes in place, and
+    a node marked compiled with its ephemeral CTEs injected would keep last night's CTE SQL (the
+    project has no ephemeral model today; this keeps one added later correct)."""
+    for node in manifest.nodes.values():
+        if hasattr(node, "extra_ctes_injected"):
+            node.compiled = False
+            node.compiled_code = None
+            node.extra_ctes_injected = False
+            node.extra_ctes = []
+    return manifest
 
 
 def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None, changed_since: dict | None = None,
@@ -120,11 +140,16 @@ def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None, changed_sin
         if info.level not in _SHOWN_LEVELS or not info.msg:
             return
         for text in str(info.msg).splitlines() or [""]:
-            line = f"{dt.datetime.now():%H:%M:%S}  {text}"
+            # what dbt prints: its log lines with the time, the answer of `dbt ls` as it is
+            line = text if info.name == "PrintEvent" else f"{dt.datetime.now():%H:%M:%S}  {text}"
             lines.append(line)
             tail.append(line)
             if on_line is not None:
                 on_line(line)
+
+    def parse_sink(event: Any) -> None:  # the parse's own "Running with dbt=" would show twice
+        if event.info.level in ("warn", "error"):
+            sink(event)
 
     variables: dict[str, Any] = dict(_PLAN_VARS) if plan else {}
     if as_of is not None:
@@ -134,7 +159,7 @@ def run_dbt(args: list[str], db: Path, as_of: dt.date | None = None, changed_sin
     command = [*args, *_common_args(db)] + (["--vars", json.dumps(variables)] if variables else [])
     with _RUNNING, settings.dbt_environment(db):
         try:
-            manifest = _manifest(db, sink)
+            manifest = _uncompiled(_manifest(db, parse_sink))
             result = dbtRunner(manifest=manifest, callbacks=[sink]).invoke(command)
         finally:
             _release()
