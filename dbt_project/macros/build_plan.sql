@@ -44,8 +44,8 @@
 {%- endmacro %}
 
 {#- Post-hook of int_changed_firms: on an incremental build the registry planned, record the firms it
-    recomputes in ledger.model_build_firms (the auditors' snapshot replaces exactly their rows of the
-    models built by firm, registry/ledger/snapshot.py). Nothing on a full build (every row changes),
+    recomputes in ledger.model_build_firms (the night's data tests look at them only, below; a
+    snapshot by difference could replace exactly their rows, issue 14.2). Nothing on a full build (every row changes),
     nor on a build without a plan. -#}
 {% macro record_changed_firms() -%}
     {%- set plan = build_plan() if not (var('as_of_date', none) or var('changed_since', none)) else none -%}

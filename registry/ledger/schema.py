@@ -248,9 +248,10 @@ create table if not exists ledger.model_build_plan_loads (
     load_id            varchar not null,
     primary key (build_seq, load_id)
 );
--- The firms each incremental build recomputed (intermediate.int_changed_firms, recorded by its
--- post-hook): the auditors' snapshot replaces exactly these firms' rows of the models built by firm
--- (registry.ledger.snapshot). Kept for the last builds only.
+-- The firms each incremental build recomputed (recorded by dbt: the post-hook of int_changed_firms):
+-- that build's data tests over history look at these firms only (dbt_project/macros/build_plan.sql),
+-- and an auditors' snapshot by difference could replace exactly their rows (issue 14.2, not done).
+-- Kept for the last builds only.
 create table if not exists ledger.model_build_firms (
     build_seq          integer not null,
     uscc               varchar not null

@@ -31,8 +31,8 @@ from registry.core import settings
 PROJECT_PARTS = ("dbt_project.yml", "profiles.yml", "packages.yml", "models", "macros", "tests", "seeds",
                  "snapshots", "analyses")
 FULL, INCREMENTAL = "full", "incremental"
-# ledger.model_build_firms keeps the changed firms of the last builds (about 30 nights): the
-# auditors' snapshot, whose copies are one or two nights behind, replaces their rows (ledger.snapshot).
+# ledger.model_build_firms keeps the changed firms of the last builds (about 30 nights): the night's
+# data tests read its own; a snapshot by difference (issue 14.2) could read the last few.
 KEEP_CHANGED_FIRMS_BUILDS = 60  # build numbers: a build is two (started, finished)
 
 
