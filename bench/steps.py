@@ -293,13 +293,13 @@ def step_incremental(file: Path, db: Path, as_of: dt.date, models_only: bool = F
 
 def step_dbt_build(db: Path, as_of: dt.date, models_only: bool = False) -> dict[str, Any]:
     """A `dbt build` for the date with nothing to do, right after the night's build: incremental,
-    nothing changed since the night (no new load, same date), so no firm to recompute. (The
-    registry's own build_models would not start dbt at all for it.)"""
-    from registry.models import dbt as dbt_runner
+    nothing changed since the night (no new load, same date), so no firm to recompute. The registry's
+    own build_models would not start dbt at all for it; `force` makes it plan and run the build the
+    same way as a night (the plan in ledger.model_build_plan, dbt in this process)."""
+    from registry.pipeline import nightly
 
     started = time.perf_counter()
-    dbt_runner.build(db, as_of, changed_since={"as_of_date": as_of.isoformat(), "load_ids": []},
-                     data_tests=not models_only)
+    nightly.build_models(as_of, db, data_tests=not models_only, force=True)
     return {"seconds": time.perf_counter() - started, "dbt": dbt_node_timings(db)}
 
 

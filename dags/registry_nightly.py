@@ -3,7 +3,7 @@
 
 **中文**：每天上海时间 02:00 运行（或在全部数据源入库后提前运行）：`check_list_date`（先核对清单日期：
 早于最近一次已发布日期的清单不能再发布，立即失败、不重试，不会先跑一遍 dbt）→ `load_catalog`（把
-`policies/*.yml` 政策条款载入登记库）→ `build_models`（在子进程中运行 `dbt build`，计算应享奖励；
+`policies/*.yml` 政策条款载入登记库）→ `build_models`（在本进程中运行 `dbt build`，计算应享奖励；
 dbt 每个模型和测试的结果与耗时逐行写入任务日志；参数 `engine` 为 `spark` 时在 Apache Spark 上运行
 同一 dbt 项目）→ `publish_list`（把当晚清单追加到兑付台账，并写出 CSV）。清单日期 = 本次运行的逻辑日期
 换算成上海本地日期；手动触发时可以用参数 `list_date`
@@ -196,8 +196,8 @@ def registry_nightly() -> None:
 
     @task(pool=POOL)
     def build_models(**context: Any) -> str:
-        """dbt build for the list date: on DuckDB (a subprocess; dbt's output, node by node, in this
-        log) or, with the engine spark, on Spark."""
+        """dbt build for the list date: on DuckDB (dbt in this task's process, the database released
+        when it returns; dbt's output, node by node, in this log) or, with the engine spark, on Spark."""
         from registry.pipeline.nightly import build_models as _build_models
 
         as_of = list_date_from_context(context)

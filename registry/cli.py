@@ -305,6 +305,10 @@ def main(argv: list[str] | None = None) -> int:
     except RegistryError as err:
         print(f"registry {args.command}: {err.one_line()}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # Ctrl-C: every writing step is safe to run again (tests/test_crash_safety.py)
+        print(f"registry {args.command}: interrupted; run it again to finish (each step is safe to rerun)",
+              file=sys.stderr)
+        return 130
 
 
 def _run(args: argparse.Namespace, db: Path, display: Display) -> int:

@@ -45,10 +45,10 @@
     select {{ columns }} from {{ temp }}
 {%- endmacro %}
 
-{#- The list date of the last build the changed firms are counted from (var changed_since), as a
-    SQL date literal; null when there is none (a full build). -#}
+{#- The list date of the last build the changed firms are counted from (macros/build_plan.sql), as
+    a SQL date literal; null when there is none (a full build). -#}
 {% macro changed_since_date() -%}
-    {%- set since = var('changed_since', none) -%}
+    {%- set since = changed_since() -%}
     {%- if since -%} cast('{{ since["as_of_date"] }}' as date) {%- else -%} cast(null as date) {%- endif -%}
 {%- endmacro %}
 

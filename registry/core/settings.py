@@ -7,9 +7,11 @@ against it by a test.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import getpass
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -198,6 +200,22 @@ def crash_point() -> str | None:
     if os.environ.get("PYTEST_CURRENT_TEST"):
         return _env(CRASH_ENV)
     return None
+
+
+@contextlib.contextmanager
+def dbt_environment(db: Path) -> Iterator[None]:
+    """While dbt runs in this process: $REGISTRY_DB names `db` (dbt_project/profiles.yml reads it),
+    no telemetry; the variable is restored afterwards."""
+    quiet_third_party()
+    before = os.environ.get(DB_ENV_VAR)
+    os.environ[DB_ENV_VAR] = str(db)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(DB_ENV_VAR, None)
+        else:
+            os.environ[DB_ENV_VAR] = before
 
 
 def child_env(**overrides: str) -> dict[str, str]:

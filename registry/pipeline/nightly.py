@@ -6,7 +6,7 @@ run ends (tests/test_crash_safety.py kills it at every step):
 0. check_list_date         refuse a list date that can never be published (before a night already
                            published), before anything is built: the answer cannot change on retry;
 1. load_catalog            rewrite policy tables from policies/*.yml (same files, same rows);
-2. build_models            `dbt build` in a child process, skipped when the last finished build
+2. build_models            `dbt build` (in this process), skipped when the last finished build
                            was for this date from the very same inputs (registry.models.builds);
                            with the engine `spark`, the same project on Spark, read back into
                            the database (registry.models.spark);
@@ -151,26 +151,30 @@ def load_rules(db: Path, engine: str | None = None) -> catalog_model.Catalog:
 
 
 def build_models(as_of: dt.date, db: Path, data_tests: bool = True, on_line: Progress | None = None,
-                 engine: str | None = None) -> bool:
+                 engine: str | None = None, *, force: bool = False) -> bool:
     """Run `dbt build` (models and data tests) for the list date, unless the models already
-    stand for this date and these inputs; returns whether dbt ran. The build is incremental
-    (only the firms whose facts changed since the last build) when registry.models.builds allows it,
-    else a full refresh. dbt's output goes to `on_line` line by line as it comes. `engine` (default
-    $REGISTRY_ENGINE, else duckdb): `spark` builds the same models on Spark and reads them back into
-    the database (registry.models.spark)."""
+    stand for this date and these inputs (`force`: build anyway, the benchmark's do-nothing build);
+    returns whether dbt ran. The build is incremental (only the firms whose facts changed since the
+    last build) when registry.models.builds allows it, else a full refresh; its plan is written to
+    ledger.model_build_plan, where the DuckDB build reads it (dbt_project/macros/build_plan.sql).
+    dbt's output goes to `on_line` line by line as it comes. `engine` (default $REGISTRY_ENGINE,
+    else duckdb): `spark` builds the same models on Spark and reads them back into the database
+    (registry.models.spark); Spark is given the plan as vars, as it cannot read the ledger."""
     engine = settings.engine(engine)
     with writer_lock(db, f"registry nightly --date {as_of}: dbt build"):
         with registry_db.connect(db) as con:
-            plan = builds.plan(con, as_of, engine)
+            plan = builds.plan(con, as_of, engine, force=force)
             if plan.up_to_date:
                 return False
+            con.execute("begin transaction")
             builds.record(con, plan, "started")
+            con.execute("commit")
         if engine == settings.SPARK:
             spark_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
                                data_tests=data_tests)
         else:
-            dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
-                             data_tests=data_tests, on_line=on_line)
+            dbt_runner.build(db, full_refresh=plan.mode == builds.FULL, data_tests=data_tests, on_line=on_line,
+                             plan=True)
         crashpoints.reach("dbt_finished")
         with registry_db.connect(db) as con:
             builds.record(con, plan, "finished")

@@ -6,9 +6,11 @@
 --     date (effective and published by tonight's date, not both by the last one), and the firms
 --     linked to those by a relation event (an incubator and its tenants: an incubator's award
 --     reads its tenant's facts).
--- The registry sets changed_since (registry.builds) from the last finished build.
-{{ config(materialized='table') }}
-{%- set since = var('changed_since', none) %}
+-- The registry plans each build (registry.models.builds) from the last finished one and writes the
+-- plan where dbt reads it (macros/build_plan.sql); the post-hook records tonight's firms in
+-- ledger.model_build_firms (the night's data tests over history look at them only).
+{{ config(materialized='table', post_hook="{{ record_changed_firms() }}") }}
+{%- set since = changed_since() %}
 {%- set load_ids = (since or {}).get('load_ids', []) %}
 {%- set new_loads -%}
     {%- for id in load_ids %}'{{ id | replace("'", "''") }}'{{ ", " if not loop.last }}{% endfor -%}
