@@ -14,7 +14,7 @@ dbt 每个模型和测试的结果与耗时逐行写入任务日志；参数 `en
 **English**: at 02:00 Asia/Shanghai (or earlier, once every source has landed):
 `check_list_date` (a list date before the last night published is refused at once, without
 retries and before any build) → `load_catalog` (the policy clauses from `policies/*.yml`) →
-`build_models` (`dbt build` in a subprocess; each model and test with its time is in the task log;
+`build_models` (`dbt build` in the task's process; each model and test with its time is in the task log;
 with the param `engine` = `spark`, or `REGISTRY_ENGINE=spark`, the same dbt project on Apache Spark)
 → `publish_list` (append the night's list to the ledger, write its files; the task returns the
 list as JSON). The list date is the run's logical date as a local date in Asia/Shanghai; a
