@@ -4,8 +4,9 @@
 **中文**：每天上海时间 02:00 运行（或在全部数据源入库后提前运行）：`check_list_date`（先核对清单日期：
 早于最近一次已发布日期的清单不能再发布，立即失败、不重试，不会先跑一遍 dbt）→ `load_catalog`（把
 `policies/*.yml` 政策条款载入登记库）→ `build_models`（在子进程中运行 `dbt build`，计算应享奖励；
-dbt 每个模型和测试的结果与耗时逐行写入任务日志）→ `publish_list`（把当晚清单追加到兑付台账，并写出
-CSV）。清单日期 = 本次运行的逻辑日期换算成上海本地日期；手动触发时可以用参数 `list_date`
+dbt 每个模型和测试的结果与耗时逐行写入任务日志；参数 `engine` 为 `spark` 时在 Apache Spark 上运行
+同一 dbt 项目）→ `publish_list`（把当晚清单追加到兑付台账，并写出 CSV）。清单日期 = 本次运行的逻辑日期
+换算成上海本地日期；手动触发时可以用参数 `list_date`
 （YYYY-MM-DD）指定日期。台账只追加：已发布的日期重跑时跳过 `load_catalog` 和 `build_models`，
 `publish_list` 返回同一份清单。**绝不意外发布**：DAG 创建时处于暂停状态；定时运行若比其 02:00
 时点晚了 3 小时以上（例如暂停后恢复、调度器停机），则拒绝发布，需手动触发并给出 `list_date`。
@@ -13,7 +14,8 @@ CSV）。清单日期 = 本次运行的逻辑日期换算成上海本地日期�
 **English**: at 02:00 Asia/Shanghai (or earlier, once every source has landed):
 `check_list_date` (a list date before the last night published is refused at once, without
 retries and before any build) → `load_catalog` (the policy clauses from `policies/*.yml`) →
-`build_models` (`dbt build` in a subprocess; each model and test with its time is in the task log)
+`build_models` (`dbt build` in a subprocess; each model and test with its time is in the task log;
+with the param `engine` = `spark`, or `REGISTRY_ENGINE=spark`, the same dbt project on Apache Spark)
 → `publish_list` (append the night's list to the ledger, write its files; the task returns the
 list as JSON). The list date is the run's logical date as a local date in Asia/Shanghai; a
 `list_date` param / run conf (YYYY-MM-DD) overrides it. The ledger is append-only: for a night
@@ -110,6 +112,13 @@ def late_slot(run_type: str | None, slot: dt.datetime | None, now: dt.datetime, 
             f"registry_nightly with list_date={local:%Y-%m-%d} (or a later date)")
 
 
+def engine_from_context(context: dict[str, Any]) -> str:
+    """The engine param / run conf, else $REGISTRY_ENGINE, else duckdb."""
+    params = context.get("params") or {}
+    dag_run = context.get("dag_run")
+    return settings.engine(params.get("engine") or ((getattr(dag_run, "conf", None) or {}).get("engine")))
+
+
 def skip_if_published(as_of: dt.date) -> None:
     """A published night is never rebuilt (as `registry.pipeline.nightly.run_nightly`): skip the step."""
     from registry.pipeline.nightly import is_published
@@ -139,7 +148,14 @@ def skip_if_published(as_of: dt.date) -> None:
             type=["null", "string"],
             pattern=r"^\d{4}-\d{2}-\d{2}$",
             description="清单日期 / list date YYYY-MM-DD; empty = the run's logical date in Asia/Shanghai",
-        )
+        ),
+        "engine": Param(
+            None,
+            type=["null", "string"],
+            enum=[None, *settings.ENGINES],
+            description="计算引擎 / where the models are built: duckdb or spark; empty = $REGISTRY_ENGINE, "
+                        "else duckdb",
+        ),
     },
     default_args={
         "owner": "registry",
@@ -174,20 +190,23 @@ def registry_nightly() -> None:
 
         skip_if_published(list_date_from_context(context))
         with final_errors(AirflowFailException):
-            summary = load_rules(settings.db_path()).summary()
+            summary = load_rules(settings.db_path(), engine_from_context(context)).summary()
         log.info("%s", summary)
         return summary
 
     @task(pool=POOL)
     def build_models(**context: Any) -> str:
-        """dbt build (in a subprocess) for the list date; dbt's output, node by node, in this log."""
+        """dbt build for the list date: on DuckDB (a subprocess; dbt's output, node by node, in this
+        log) or, with the engine spark, on Spark."""
         from registry.pipeline.nightly import build_models as _build_models
 
         as_of = list_date_from_context(context)
         skip_if_published(as_of)
-        log.info("building the models for list date %s", as_of.isoformat())
+        engine = engine_from_context(context)
+        log.info("building the models for list date %s on %s", as_of.isoformat(), engine)
         with final_errors(AirflowFailException):
-            ran = _build_models(as_of, settings.db_path(), on_line=lambda line: log.info("dbt: %s", line))
+            ran = _build_models(as_of, settings.db_path(), on_line=lambda line: log.info("dbt: %s", line),
+                                engine=engine)
         if not ran:
             log.info("the models already stand for %s from these inputs: dbt not run", as_of.isoformat())
         return as_of.isoformat()

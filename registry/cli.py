@@ -253,6 +253,8 @@ def _parser() -> argparse.ArgumentParser:
     nightly = _add(sub, "nightly", "build the models and publish the list for one night")
     nightly.add_argument("--date", type=_date, required=True, help="the list date, YYYY-MM-DD")
     nightly.add_argument("--json", action="store_true", help="print the published list as one JSON object")
+    nightly.add_argument("--engine", choices=["duckdb", "spark"], default=None,
+                         help="where the models are built (default: $REGISTRY_ENGINE, else duckdb)")
 
     policies = _add(sub, "policies", "list the policy catalog (documents and clauses)")
     policies.add_argument("--page", type=Path, help="write the catalog page (Markdown, Chinese) to this file")
@@ -331,7 +333,7 @@ def _run(args: argparse.Namespace, db: Path, display: Display) -> int:
     elif args.command == "nightly":
         from registry.pipeline.nightly import run_nightly
 
-        published = run_nightly(args.date, db, on_step=display.step, on_line=display.dbt_line)
+        published = run_nightly(args.date, db, engine=args.engine, on_step=display.step, on_line=display.dbt_line)
         if args.json:
             print(json.dumps(published.to_json_obj(), ensure_ascii=False, sort_keys=True))
         else:

@@ -142,7 +142,7 @@ def test_nightly_dag_declares_check_catalog_build_publish(described: dict[str, A
     assert dag["dag_timezone"] == "Asia/Shanghai"
     assert dag["catchup"] is False
     assert dag["max_active_runs"] == 1
-    assert dag["params"] == {"list_date": None}
+    assert dag["params"] == {"list_date": None, "engine": None}
     # Runs after load_catalog/build_models skipped for a night already published.
     assert dag["task_options"]["publish_list"]["trigger_rule"] == "none_failed"
     assert "兑付清单" in dag["doc_md"] and "disbursement list" in dag["doc_md"]

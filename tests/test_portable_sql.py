@@ -1,7 +1,9 @@
 """The dbt models stay portable: no DuckDB-only SQL outside places marked as adapter-specific.
 
 The same dbt project has to move to a distributed engine (Spark/Databricks, Trino, Snowflake,
-BigQuery) through its dbt adapter (docs/scaling.md). Models therefore use standard SQL and dbt's
+BigQuery) through its dbt adapter (docs/scaling.md); it does run on Spark (tests/test_spark.py, which
+found the type-name and integer-division rules below). Models and singular data tests therefore
+use standard SQL and dbt's
 cross-database macros ({{ dbt.dateadd(...) }}, {{ dbt.datediff(...) }}, {{ dbt.hash(...) }},
 {{ dbt.listagg(...) }}, {{ dbt.safe_cast(...) }}, {{ dbt.type_string() }} ...). DuckDB-only syntax
 is allowed only
@@ -59,6 +61,12 @@ NON_PORTABLE: tuple[tuple[str, str, str], ...] = (
     (r"\b(pivot|unpivot|summarize|describe|pragma|attach|install|load)\b", "DuckDB statement", "plain SQL"),
     (r"\bilike\b|\bglob\b|\bsimilar\s+to\b", "ILIKE/GLOB", "lower(x) like ..."),
     (r"\bfrom\s+'[^']*'", "FROM a file path", "a dbt source"),
+    # found by running the project on Spark (tests/test_spark.py)
+    (r"\bas\s+(varchar|text|bpchar)\b(?!\s*\()", "type name without a length (Spark needs VARCHAR(n))",
+     "{{ dbt.type_string() }}"),
+    (r"\b(hugeint|uhugeint|ubigint|uinteger|usmallint|utinyint|blob|uuid)\b", "DuckDB-only type",
+     "bigint, decimal(38, 0), {{ dbt.type_string() }}"),
+    (r"//", "integer division `//`", "a dispatched macro (macros/prorata.sql) or floor(a / b) on integers"),
 )
 
 
@@ -106,14 +114,15 @@ def offences(sql: str) -> list[tuple[int, str, str, str]]:
 
 
 def model_files() -> list[Path]:
-    return sorted(MODELS_DIR.rglob("*.sql"))
+    """The models and the singular data tests (both run on every engine the project targets)."""
+    return sorted(MODELS_DIR.rglob("*.sql")) + sorted((settings.DBT_PROJECT_DIR / "tests").glob("*.sql"))
 
 
 def test_there_are_models_to_check() -> None:
     assert model_files(), f"no models under {MODELS_DIR}"
 
 
-@pytest.mark.parametrize("path", model_files(), ids=lambda p: str(p.relative_to(MODELS_DIR)))
+@pytest.mark.parametrize("path", model_files(), ids=lambda p: str(p.relative_to(settings.DBT_PROJECT_DIR)))
 def test_model_has_no_duckdb_only_sql_outside_adapter_blocks(path: Path) -> None:
     found = offences(path.read_text(encoding="utf-8"))
     report = "\n".join(f"  {path.relative_to(settings.REPO_ROOT)}:{line}: {what} in `{text}`; use {instead}"
@@ -138,6 +147,9 @@ def test_model_has_no_duckdb_only_sql_outside_adapter_blocks(path: Path) -> None
     "select {'a': 1} as s",
     "select a from t qualify row_number() over (partition by a) = 1",
     "select cast(a as varchar[]) from t",
+    "select cast(null as varchar) as s",
+    "select cast(a as hugeint) // b from t",
+    "select string_agg(a, ', ' order by a) from t",
 ])
 def test_the_check_catches_duckdb_only_sql(sql: str) -> None:
     assert offences(sql), sql
@@ -150,6 +162,7 @@ def test_the_check_catches_duckdb_only_sql(sql: str) -> None:
     "-- adapter: duckdb\nselect list_contains(xs, 1) from t",
     "select a\n-- adapter: duckdb\n, x::int\n-- end adapter\nfrom t",
     "select substring({{ dbt.hash(dbt.concat(['a', \"'|'\", 'b'])) }}, 1, 16) from t",
+    "select cast(null as {{ dbt.type_string() }}) as s, cast(a as varchar(18)) as u from t",
 ])
 def test_the_check_passes_portable_sql_and_marked_blocks(sql: str) -> None:
     assert not offences(sql), offences(sql)

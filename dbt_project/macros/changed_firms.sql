@@ -26,6 +26,11 @@
     have no row at all) and every row whose unique_key was recomputed tonight (models that
     recompute more than the changed firms, e.g. a whole budget group), then insert. -#}
 {% macro get_incremental_replace_changed_firms_sql(arg_dict) -%}
+    {{ return(adapter.dispatch('get_incremental_replace_changed_firms_sql')(arg_dict)) }}
+{%- endmacro %}
+
+{#- DuckDB (and any engine with DELETE): delete, then insert, in the model's transaction. -#}
+{% macro default__get_incremental_replace_changed_firms_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
     {%- set temp = arg_dict['temp_relation'] -%}
     {%- set unique_key = arg_dict['unique_key'] -%}
@@ -45,4 +50,54 @@
 {% macro changed_since_date() -%}
     {%- set since = var('changed_since', none) -%}
     {%- if since -%} cast('{{ since["as_of_date"] }}' as date) {%- else -%} cast(null as date) {%- endif -%}
+{%- endmacro %}
+
+{#- adapter: spark — a Parquet table has no DELETE. The rows kept (every row of a firm not
+    recomputed tonight, whose unique_key was not recomputed either) and tonight's rows are
+    written to a staging table first (Spark refuses to overwrite a table it is reading), then
+    the target is overwritten from it. The whole table is rewritten, which is what a
+    non-transactional format costs; with Delta or Iceberg this becomes a MERGE. The staging table
+    <model>__dbt_keep is dropped before each use; the registry never reads it. -#}
+{% macro spark__get_incremental_replace_changed_firms_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set temp = arg_dict['temp_relation'] -%}
+    {%- set unique_key = arg_dict['unique_key'] -%}
+    {%- set keep = target.incorporate(path={'identifier': target.identifier ~ '__dbt_keep'}) -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- do run_query('drop table if exists ' ~ keep) -%}
+    {%- set stage -%}
+        create table {{ keep }} using parquet as
+        select {{ columns }} from {{ target }} as kept
+        left anti join {{ ref('int_changed_firms') }} as changed on changed.uscc = kept.uscc
+        {%- if unique_key %}
+        left anti join (select {{ unique_key }} from {{ temp }}) as recomputed
+            on recomputed.{{ unique_key }} = kept.{{ unique_key }}
+        {%- endif %}
+        union all
+        select {{ columns }} from {{ temp }}
+    {%- endset -%}
+    {%- do run_query(stage) -%}
+    insert overwrite table {{ target }} select {{ columns }} from {{ keep }}
+{%- endmacro %}
+
+{#- adapter: spark — dbt-spark's incremental materialization accepts only its own strategies
+    (append, merge, insert_overwrite, microbatch) and builds their SQL itself; these two
+    overrides (root-project macros win over the adapter's) let it take replace_changed_firms too
+    and hand every other strategy back to dbt-spark unchanged. -#}
+{% macro dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format) -%}
+    {%- if raw_strategy == 'replace_changed_firms' -%}
+        {{ return(raw_strategy) }}
+    {%- endif -%}
+    {{ return(dbt_spark.dbt_spark_validate_get_incremental_strategy(raw_strategy, file_format)) }}
+{%- endmacro %}
+
+{% macro dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key, incremental_predicates) -%}
+    {%- if strategy == 'replace_changed_firms' -%}
+        {{ return(get_incremental_replace_changed_firms_sql({
+            'target_relation': target, 'temp_relation': source, 'unique_key': unique_key,
+            'dest_columns': adapter.get_columns_in_relation(target),
+            'incremental_predicates': incremental_predicates})) }}
+    {%- endif -%}
+    {{ return(dbt_spark.dbt_spark_get_incremental_sql(strategy, source, target, existing, unique_key,
+                                                     incremental_predicates)) }}
 {%- endmacro %}

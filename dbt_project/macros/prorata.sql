@@ -16,3 +16,13 @@
         as decimal(38, 0)
     ) * 0.01
 {%- endmacro %}
+
+{#- adapter: spark — no HUGEINT; integer division (div, a long) of exact decimal(38, 0) fen. The
+    product of two fen amounts stays exact below 10^38; the quotient is at most the amount. -#}
+{% macro spark__prorata_floor_fen(amount, budget, claimed) -%}
+    cast(
+        cast({{ amount }} * 100 as decimal(38, 0)) * cast({{ budget }} * 100 as decimal(38, 0))
+        div cast({{ claimed }} * 100 as decimal(38, 0))
+        as decimal(38, 0)
+    ) * 0.01
+{%- endmacro %}

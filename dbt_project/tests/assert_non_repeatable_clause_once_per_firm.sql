@@ -5,7 +5,7 @@ select
     e.clause_id,
     e.uscc,
     count(*) as not_already_granted,
-    string_agg(e.trigger_event_id || ':' || e.status, ', ' order by e.trigger_date) as entitlements
+    {{ dbt.listagg("e.trigger_event_id || ':' || e.status", "', '", 'order by e.trigger_date') }} as entitlements
 from {{ ref('fct_entitlements') }} as e
 inner join {{ ref('dim_policy_clauses') }} as c on c.clause_id = e.clause_id
 where not c.repeatable and e.status not in ('already_granted', 'revoked')

@@ -5,7 +5,7 @@ select
     stacking_group,
     trigger_event_id,
     count(*) as payable_count,
-    string_agg(clause_id, ', ' order by clause_id) as payable_clauses,
+    {{ dbt.listagg('clause_id', "', '", 'order by clause_id') }} as payable_clauses,
     sum(entitled_amount) as payable_total
 from {{ ref('fct_entitlements') }}
 where status = 'payable'

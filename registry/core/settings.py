@@ -35,6 +35,12 @@ ACTOR_ENV = "REGISTRY_ACTOR"
 TODAY_ENV = "REGISTRY_TODAY"
 FUTURE_DAYS_ENV = "REGISTRY_FUTURE_DAYS"
 CRASH_ENV = "REGISTRY_TEST_CRASH_AT"
+ENGINE_ENV = "REGISTRY_ENGINE"
+SPARK_DIR_ENV = "REGISTRY_SPARK_DIR"
+JAVA_HOME_ENV = "JAVA_HOME"
+
+DUCKDB, SPARK = "duckdb", "spark"
+ENGINES = (DUCKDB, SPARK)  # where the nightly builds the models (docs/scaling.md)
 
 DEFAULT_DB = REPO_ROOT / "var" / "registry.duckdb"
 DEMO_DB = REPO_ROOT / "var" / "demo" / "registry.duckdb"
@@ -53,6 +59,9 @@ VARIABLES: dict[str, str] = {  # name -> what it does (README, "Settings")
     TODAY_ENV: "the clock, YYYY-MM-DD, for tests, backfills and replays (default: the system clock, Shanghai)",
     FUTURE_DAYS_ENV: f"how many days after today a list date may be (default {DEFAULT_FUTURE_DAYS}); a later one "
                      "is refused before any build",
+    ENGINE_ENV: "where the night builds the models: `duckdb` (default) or `spark` (Apache Spark, local[2]); "
+                "`--engine` wins",
+    SPARK_DIR_ENV: "the Spark warehouse and metastore (default: `spark/` beside the database)",
 }
 
 
@@ -89,6 +98,37 @@ def sources_dir() -> Path:
     """Where the source specs live: $REGISTRY_SOURCES_DIR, else `sources/` in the repository."""
     chosen = _env(SOURCES_DIR_ENV)
     return Path(chosen).resolve() if chosen else DEFAULT_SOURCES_DIR
+
+
+def engine(explicit: str | None = None) -> str:
+    """Where the models are built: `--engine`, else $REGISTRY_ENGINE, else duckdb."""
+    chosen = (explicit or _env(ENGINE_ENV) or DUCKDB).strip().lower()
+    if chosen not in ENGINES:
+        raise ConfigError(f"unknown engine {chosen!r}", hint=f"use one of: {', '.join(ENGINES)}")
+    return chosen
+
+
+def lake_dir(db: Path) -> Path:
+    """The Parquet copy of raw/reference/policy that the Spark build reads: `lake/` beside the database."""
+    return db.parent / "lake"
+
+
+def spark_dir(db: Path) -> Path:
+    """Spark's warehouse and metastore: $REGISTRY_SPARK_DIR, else `spark/` beside the database."""
+    chosen = _env(SPARK_DIR_ENV)
+    return Path(chosen).resolve() if chosen else db.parent / "spark"
+
+
+def java_home() -> Path | None:
+    """$JAVA_HOME when set (Spark's JVM); None means `java` on the PATH."""
+    chosen = _env(JAVA_HOME_ENV)
+    return Path(chosen) if chosen else None
+
+
+def set_for_in_process_dbt(**values: str) -> None:
+    """dbt run in this process (the Spark target) reads its profile's env_var()s from here."""
+    quiet_third_party()
+    os.environ.update(values)
 
 
 def inbox_dir() -> Path | None:

@@ -50,6 +50,7 @@ from registry.ingest.mapping import Binding, Mapped, Problem
 from registry.ingest.readers import read_table
 from registry.ingest.spec import SourceSpec, find_spec
 from registry.store import db as registry_db
+from registry.store import lake
 from registry.store.lock import writer_lock
 
 __all__ = ["IngestError", "IngestReport", "Landing", "Prepared", "Problem", "SpecError", "against_landed",
@@ -364,6 +365,8 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
             raise
         if progress is not None:
             progress("landing", report.landed, report.landed)
+        if settings.engine() == settings.SPARK:  # the Spark build reads the lake (registry/store/lake.py)
+            lake.sync(con, settings.lake_dir(db))
     return report
 
 

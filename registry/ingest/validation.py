@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import threading
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -305,6 +306,12 @@ def _import_gx() -> Any:
         # INFO to stdout (Airflow's structlog bridge, logging.basicConfig) gets hundreds of
         # "Skipping registering function ..." lines from great_expectations._docs_decorators.
         gx_logger.setLevel(logging.WARNING)
+    # pyspark (installed for the spark engine) ends a `python -c` process with exit 0 when GX probes
+    # Spark Connect without its extras (pyspark.sql.connect.utils.check_dependencies takes such a
+    # process for a doctest run). The registry never uses Spark Connect: GX is told it is absent,
+    # which is what it finds in any other process (the import fails on the missing pyarrow).
+    if "pyspark.sql.connect" not in sys.modules:
+        sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]
     import great_expectations as gx
 
     # GX pins this one module's logger to INFO itself ("Created temporary directory ... for ephemeral

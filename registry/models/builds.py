@@ -44,10 +44,13 @@ def project_digest() -> str:
     return digest.hexdigest()
 
 
-def models_digest(con: duckdb.DuckDBPyConnection) -> str:
-    """The dbt project and the rule tables (policy.*, reference.*): when it changes, every firm's
-    rows may change, so the next build is a full refresh."""
+def models_digest(con: duckdb.DuckDBPyConnection, engine: str = settings.DUCKDB) -> str:
+    """The dbt project, the rule tables (policy.*, reference.*) and the engine: when it changes,
+    every firm's rows may change (or the incremental state is another engine's), so the next build
+    is a full refresh. The default engine adds nothing, so DuckDB digests stay what they were."""
     digest = hashlib.sha256(project_digest().encode())
+    if engine != settings.DUCKDB:
+        digest.update(f"|engine:{engine}".encode())
     tables = con.execute(
         """select table_schema, table_name from information_schema.tables
            where table_type = 'BASE TABLE' and table_schema in ('policy', 'reference')
@@ -113,8 +116,8 @@ def _has_marts(con: duckdb.DuckDBPyConnection) -> bool:
                             "where table_schema = 'marts' and table_name = 'build_info'").fetchone()[0])
 
 
-def plan(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Plan:
-    digest = models_digest(con)
+def plan(con: duckdb.DuckDBPyConnection, as_of: dt.date, engine: str = settings.DUCKDB) -> Plan:
+    digest = models_digest(con, engine)
     current = loads(con)
     print_ = fingerprint(as_of, digest, current)
     last = last_build(con)
@@ -124,7 +127,7 @@ def plan(con: duckdb.DuckDBPyConnection, as_of: dt.date) -> Plan:
     vanished = sorted(load for load, n in built.items() if current.get(load, 0) < n)
     reason = ("no finished build before" if last is None
               else "the last build did not finish" if last[2] != "finished"
-              else "the dbt project or the catalog changed" if last[3] != digest
+              else "the dbt project, the catalog or the engine changed" if last[3] != digest
               else f"the list date {as_of} is before the last build's {last[0]}" if as_of < last[0]
               else f"rows of loads already built are gone: {', '.join(vanished[:3])}" if vanished
               else "the models are missing" if not _has_marts(con)

@@ -8,6 +8,8 @@ run ends (tests/test_crash_safety.py kills it at every step):
 1. load_catalog            rewrite policy tables from policies/*.yml (same files, same rows);
 2. build_models            `dbt build` in a child process, skipped when the last finished build
                            was for this date from the very same inputs (registry.models.builds);
+                           with the engine `spark`, the same project on Spark, read back into
+                           the database (registry.models.spark);
 3. ledger (publish_list)   check the whole ledger (and against the last snapshot), append the
                            night in one transaction, checked again before commit; a night
                            already in the ledger is read back, never recomputed into new lines;
@@ -45,9 +47,11 @@ from registry.ledger import append as ledger
 from registry.ledger import invariants, snapshot
 from registry.models import builds
 from registry.models import dbt as dbt_runner
+from registry.models import spark as spark_runner
 from registry.pipeline import setup
 from registry.publish import exports
 from registry.store import db as registry_db
+from registry.store import lake
 from registry.store.lock import writer_lock
 
 
@@ -134,26 +138,39 @@ def check_clock(as_of: dt.date) -> None:
         raise ListDateRefused(f"list date {as_of} is before {settings.EARLIEST_LIST_DATE}: a typo? Nothing was built")
 
 
-def load_rules(db: Path) -> catalog_model.Catalog:
-    """Step 1: bring the database's own tables up to this version, then load the policy catalog."""
+def load_rules(db: Path, engine: str | None = None) -> catalog_model.Catalog:
+    """Step 1: bring the database's own tables up to this version, then load the policy catalog
+    (and, for the spark engine, write it to the lake the Spark build reads)."""
     with writer_lock(db, "registry nightly: load the catalog"):
         setup.prepare(db)
-        return load_catalog(db)
+        catalog = load_catalog(db)
+        if settings.engine(engine) == settings.SPARK:
+            with registry_db.connect(db) as con:
+                lake.sync(con, settings.lake_dir(db))
+        return catalog
 
 
-def build_models(as_of: dt.date, db: Path, data_tests: bool = True, on_line: Progress | None = None) -> bool:
+def build_models(as_of: dt.date, db: Path, data_tests: bool = True, on_line: Progress | None = None,
+                 engine: str | None = None) -> bool:
     """Run `dbt build` (models and data tests) for the list date, unless the models already
     stand for this date and these inputs; returns whether dbt ran. The build is incremental
     (only the firms whose facts changed since the last build) when registry.models.builds allows it,
-    else a full refresh. dbt's output goes to `on_line` line by line as it comes."""
+    else a full refresh. dbt's output goes to `on_line` line by line as it comes. `engine` (default
+    $REGISTRY_ENGINE, else duckdb): `spark` builds the same models on Spark and reads them back into
+    the database (registry.models.spark)."""
+    engine = settings.engine(engine)
     with writer_lock(db, f"registry nightly --date {as_of}: dbt build"):
         with registry_db.connect(db) as con:
-            plan = builds.plan(con, as_of)
+            plan = builds.plan(con, as_of, engine)
             if plan.up_to_date:
                 return False
             builds.record(con, plan, "started")
-        dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
-                         data_tests=data_tests, on_line=on_line)
+        if engine == settings.SPARK:
+            spark_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
+                               data_tests=data_tests)
+        else:
+            dbt_runner.build(db, as_of, changed_since=plan.since, full_refresh=plan.mode == builds.FULL,
+                             data_tests=data_tests, on_line=on_line)
         crashpoints.reach("dbt_finished")
         with registry_db.connect(db) as con:
             builds.record(con, plan, "finished")
@@ -208,20 +225,21 @@ def _publish_list(as_of: dt.date, db: Path, step: Progress) -> PublishedList:
                          paths.get("report"), paths.get("index"))
 
 
-def run_nightly(as_of: dt.date, db: Path, on_step: Progress | None = None,
+def run_nightly(as_of: dt.date, db: Path, engine: str | None = None, on_step: Progress | None = None,
                 on_line: Progress | None = None) -> PublishedList:
     """The whole night, holding the run lock throughout; a night already published is returned
     unchanged, without rebuilding. A slip of the date is refused first (`check_list_date`).
+    `engine`: where the models are built (duckdb or spark); everything else is the same.
     `on_step` hears each step as it starts, `on_line` each line of dbt's output."""
     step = on_step or (lambda _text: None)
     with writer_lock(db, f"registry nightly --date {as_of}"):
         check_list_date(as_of, db)
         if not is_published(as_of, db):
             step("loading the policy catalog")
-            load_rules(db)
+            load_rules(db, engine)
             crashpoints.reach("catalog_loaded")
-            step(f"building the models for {as_of} (dbt build)")
-            build_models(as_of, db, on_line=on_line)
+            step(f"building the models for {as_of} (dbt build on {settings.engine(engine)})")
+            build_models(as_of, db, on_line=on_line, engine=engine)
             crashpoints.reach("models_built")
         else:
             step(f"list {as_of} is already published: returning it unchanged")

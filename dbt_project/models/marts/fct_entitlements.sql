@@ -75,7 +75,7 @@ select
     s.is_draft,
     s.scale_status,
     coalesce(s.stacking_group, s.clause_id) as stacking_group,
-    s.stacking_rank,
+    cast(s.stacking_rank as bigint) as stacking_rank,  -- row_number(): bigint on DuckDB, int on Spark
     s.cap_group,
     s.budget_group,
     s.on_automatic_list,
