@@ -119,7 +119,7 @@ def test_a_typo_list_date_is_refused_before_any_build(corrected: dict) -> None:
     assert refusals["2062-11-15"][0] == 2
     assert "list date 2062-11-15 is 13133 days after today (2026-12-01)" in refusals["2062-11-15"][1]
     assert refusals["9999-12-31"][0] == 2 and "Traceback" not in refusals["9999-12-31"][1]
-    assert "a list for 2026-11-01 is already published" in refusals["2026-10-01"][1]
+    assert "list date 2026-10-01 is before 2026-11-01, the last night published" in refusals["2026-10-01"][1]
     assert corrected["unchanged"]  # no build recorded, no list published
     assert corrected["1102"]["date"] == "2026-11-02"  # and the real nights still publish
 

@@ -43,7 +43,7 @@ from registry.core.errors import RegistryError
 from registry.ledger import append as ledger
 from registry.ledger.append import Line
 from registry.ledger.holds import held_now
-from registry.publish import page, reports, workbook
+from registry.publish import names, page, reports, workbook
 from registry.publish.cells import csv_text
 from registry.publish.workbook import Column
 
@@ -328,15 +328,12 @@ def parquet_bytes(night: Night) -> bytes:
 
 
 def list_csv_path(output_dir: Path, list_date: dt.date) -> Path:
-    return output_dir / f"免申即享兑付清单_{list_date.isoformat()}.csv"
+    return output_dir / names.night_files(list_date)["csv"]
 
 
 def export_paths(output_dir: Path, list_date: dt.date) -> dict[str, Path]:
-    stem = f"免申即享兑付清单_{list_date.isoformat()}"
-    return {"csv": output_dir / f"{stem}.csv", "xlsx": output_dir / f"{stem}.xlsx",
-            "parquet": output_dir / f"{stem}.parquet",
-            "changes": output_dir / f"清单变动报告_{list_date.isoformat()}.csv",
-            "report": page.report_path(output_dir, list_date), "index": page.index_path(output_dir)}
+    paths = {kind: output_dir / name for kind, name in names.night_files(list_date).items()}
+    return {**paths, "index": output_dir / names.INDEX_NAME}
 
 
 def render(night: Night) -> dict[str, bytes]:

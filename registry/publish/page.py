@@ -28,10 +28,10 @@ from typing import Any
 
 import duckdb
 
+from registry.publish import names
 from registry.publish.cells import display_width, xml_text
 
 ZERO = Decimal("0.00")
-INDEX_NAME = "index.html"
 TOP = 15  # rows of the longest charts (documents, clauses, quarantine reasons)
 GREEN, RED, GREY, AMBER, BLUE = "#2e7d32", "#c62828", "#9e9e9e", "#ef8f00", "#1565c0"
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei",
@@ -70,11 +70,11 @@ class PageData:
 
 
 def report_path(output_dir: Path, list_date: dt.date) -> Path:
-    return output_dir / f"报告_{list_date.isoformat()}.html"
+    return output_dir / names.night_files(list_date)["report"]
 
 
 def index_path(output_dir: Path) -> Path:
-    return output_dir / INDEX_NAME
+    return output_dir / names.INDEX_NAME
 
 
 def _has(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
@@ -267,10 +267,8 @@ def report_html(data: PageData, night: Any) -> bytes:
              ("其中按上限（不超过）计列（元）", f"<b>{at_cap:,.2f}</b>"), ("其中异议暂缓（元）", f"<b>{held:,.2f}</b>")]
     parts = [f"<h1>免申即享兑付清单 {data.list_date.isoformat()} 日报</h1>",
              f'<p class="meta">公示期至 {night.notice_ends}；台账校验值（链头）{_e(night.lines_head or "—")}；'
-             f"上一期清单：{previous or '无'}。 <a href=\"{INDEX_NAME}\">全部清单</a> · "
-             f'<a href="免申即享兑付清单_{data.list_date.isoformat()}.xlsx">XLSX</a> · '
-             f'<a href="免申即享兑付清单_{data.list_date.isoformat()}.csv">CSV</a> · '
-             f'<a href="清单变动报告_{data.list_date.isoformat()}.csv">变动报告</a></p>',
+             f"上一期清单：{previous or '无'}。 <a href=\"{names.INDEX_NAME}\">全部清单</a> · "
+             f"{_file_links(data.list_date, ('xlsx', 'csv', 'changes'))}</p>",
              '<div class="cards">' + "".join(f'<div class="card">{v}<span>{_e(k)}</span></div>' for k, v in cards)
              + "</div>"]
 
@@ -318,13 +316,22 @@ def report_html(data: PageData, night: Any) -> bytes:
     return _page(f"免申即享兑付清单 {data.list_date.isoformat()} 日报", parts)
 
 
+_FILE_LABELS = {"xlsx": "XLSX", "csv": "CSV", "parquet": "Parquet", "changes": "变动报告"}
+
+
+def _file_links(list_date: dt.date, kinds: Sequence[str]) -> str:
+    files = names.night_files(list_date)
+    return " · ".join(f'<a href="{_e(files[kind])}">{_FILE_LABELS[kind]}</a>' for kind in kinds)
+
+
 def index_html(data: PageData) -> bytes:
     rows = "".join(
-        f'<tr><td><a href="{report_path(Path(), n.list_date).name}">{n.list_date.isoformat()}</a></td>'
-        f'<td class="n">{n.line_count:,}</td>{_money(n.awards)}{_money(n.reversals)}{_money(n.total)}</tr>'
+        f'<tr><td><a href="{_e(names.night_files(n.list_date)["report"])}">{n.list_date.isoformat()}</a></td>'
+        f'<td class="n">{n.line_count:,}</td>{_money(n.awards)}{_money(n.reversals)}{_money(n.total)}'
+        f"<td>{_file_links(n.list_date, ('xlsx', 'csv', 'parquet', 'changes'))}</td></tr>"
         for n in reversed(data.nights))
     table = ("<table><tr><th>清单日期（日报）</th><th>行数</th><th>奖励（元）</th><th>冲销（元）</th>"
-             f"<th>净额（元）</th></tr>{rows}</table>")
+             f"<th>净额（元）</th><th>文件</th></tr>{rows}</table>")
     chart = _trend(data.nights) if data.nights else ""
     return _page("免申即享兑付清单：历次清单", ["<h1>免申即享兑付清单：历次清单</h1>",
                                          f'<div class="chart" data-chart="trend">{chart}</div>', table])
