@@ -41,14 +41,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from registry.core import crashpoints, settings
-from registry.core.contracts import Contract, FieldError
+from registry.core.contracts import Contract
+from registry.ingest.batch import check_batch
 from registry.ingest.errors import IngestError, SpecError
-from registry.ingest.mapping import Binding, Mapped, Problem
-from registry.ingest.readers import read_table
+from registry.ingest.mapping import Binding, Problem
+from registry.ingest.rowcheck import CORRECTION_HINT, Duplicate, fact_key
+from registry.ingest.rowcheck import differing as _differing
+from registry.ingest.rowcheck import text as _text
 from registry.ingest.spec import SourceSpec, find_spec
+from registry.ingest.staging import stage
 from registry.store import db as registry_db
 from registry.store import lake
 from registry.store.lock import writer_lock
@@ -89,12 +94,6 @@ class IngestReport:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    row_number: int
-    of_row: int  # the earlier row of the same file it repeats
-
-
 @dataclass
 class Prepared:
     """A file read, mapped, checked and deduplicated within itself; nothing written yet."""
@@ -133,129 +132,40 @@ class Landing:
         return Landing(dict(prepared.rows), [], [], [])
 
 
-def fact_key(contract: Contract, row: dict[str, Any]) -> str:
-    canonical = json.dumps([str(row[name]) if row[name] is not None else None for name in contract.key_fields])
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _parse_row(contract: Contract, mapped: Mapped, row_number: int, binding: Binding, today: dt.date,
-               ) -> tuple[dict[str, Any], list[Problem]]:
-    """The contract check: every field through its parser, then the cross-field rules.
-
-    Returns the fields that parsed (all of them when there is no problem) and the problems."""
-    problems = list(mapped.problems)
-    parsed: dict[str, Any] = {}
-    for fld in contract.fields:
-        value = mapped.values.get(fld.name)
-        if fld.name in mapped.failed:
-            continue
-        if value is None:
-            if fld.required:
-                problems.append(Problem(row_number, fld.name, None, _where(binding, fld.name, "missing required value"),
-                                        mapped.raw_row))
-            parsed[fld.name] = None
-            continue
-        try:
-            parsed[fld.name] = fld.parse(value)
-        except FieldError as err:
-            problems.append(Problem(row_number, fld.name, value, _where(binding, fld.name, str(err)), mapped.raw_row))
-    if not problems and contract.row_rules is not None:
-        problems = [Problem(row_number, f, _text(parsed.get(f)), reason, mapped.raw_row)
-                    for f, reason in contract.row_rules(parsed, today)]
-    return parsed, problems
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _where(binding: Binding, name: str, reason: str) -> str:
-    label = binding.label(name)
-    return reason if label == name else f"column {label}: {reason}"
-
-
-def _differing(contract: Contract, first: dict[str, Any], second: dict[str, Any]) -> list[str]:
-    return [n for n in contract.key_fields if _text(first.get(n)) != _text(second.get(n))]
-
-
-def _conflict(contract: Contract, first: dict[str, Any], second: dict[str, Any]) -> str:
-    differing = _differing(contract, first, second)
-    shown = ", ".join(f"{n} {first[n]!s} vs {second[n]!s}" for n in differing[:3])
-    return shown
-
-
-CORRECTION_HINT = ("if the new value is a correction, send a `retracted` row for the fact as it landed together "
-                   "with the new one (docs/adding-a-source.md, \"Corrections\"); if not, correct the source")
-
-
 def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, today: dt.date | None = None) -> Prepared:
-    """Steps 1-4 (read, map, contract check, dedup within the file) for `path` as source `spec`."""
+    """Steps 1-4 (read, map, contract check, dedup within the file) for `path` as source `spec`:
+    DuckDB reads the file and checks the batch in SQL; Python checks only the rows SQL does not
+    accept (`registry.ingest.staging`, `registry.ingest.batch`)."""
     path = Path(path)
-    contract = spec.contract_def
     today = today or settings.today()
-    sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    sha = _sha256(path)
     binding = Binding(spec)
-    table = read_table(spec, path, binding)
-    binding.bind(table.header)
-    total = len(table.rows)
-    tick = _ticker(progress, "checking rows", total)
-    landed: dict[str, dict[str, Any]] = {}
-    by_dedup: dict[tuple, dict[str, Any]] = {}
-    by_identity: dict[tuple, dict[str, Any]] = {}
-    problems: list[Problem] = []
-    duplicates: list[Duplicate] = []
-    frame_rows: list[dict[str, str | None]] = []
-    for done, row in enumerate(table.rows, start=1):
-        mapped = binding.map(row)
-        parsed, row_problems = _parse_row(contract, mapped, row.number, binding, today)
-        # GX sees each value as it would land (canonical text) or, where it failed, as mapped.
-        frame_rows.append({"row_number": row.number,
-                           **{name: _text(parsed[name]) if name in parsed else mapped.values.get(name)
-                              for name in contract.field_names}})
-        tick(done)
-        if row_problems:
-            problems.extend(row_problems)
-            continue
-        key = fact_key(contract, parsed)
-        if key in landed:
-            duplicates.append(Duplicate(row.number, landed[key]["row_number"]))
-            continue
-        dedup = tuple(str(parsed[n]) for n in spec.dedup_key)
-        earlier = by_dedup.get(dedup) if spec.dedup_key else None
-        if earlier is not None:
-            problems.append(Problem(
-                row.number, spec.dedup_key[-1], None,
-                f"conflicts with row {earlier['row_number']}: same {', '.join(spec.dedup_key)} but "
-                f"{_conflict(contract, earlier, parsed)}; one of the two is wrong: correct the source",
-                mapped.raw_row))
-            continue
-        names = contract.identity(parsed)
-        identity = (names, tuple(_text(parsed[n]) for n in names))
-        earlier = by_identity.get(identity)
-        if earlier is not None:
-            differing = _differing(contract, earlier, parsed)
-            problems.append(Problem(
-                row.number, differing[0], _text(parsed[differing[0]]),
-                f"conflicts with row {earlier['row_number']} of {path.name}: the same fact (same "
-                f"{', '.join(names)}) with another value: {_conflict(contract, earlier, parsed)} (exists with a "
-                f"different value: one of the two is wrong, never a second fact); {CORRECTION_HINT}",
-                mapped.raw_row))
-            continue
-        parsed["_key"], parsed["row_number"] = key, row.number
-        landed[key] = by_identity[identity] = parsed
-        if spec.dedup_key:
-            by_dedup[dedup] = parsed
+    with duckdb.connect(":memory:") as con:
+        staged = stage(spec, path, binding, con, "staged")
+        binding.bind(staged.header)
+        if progress is not None:
+            progress("checking rows", 0, 1)
+        checked = check_batch(con, staged, binding, today, path.name)
+    if progress is not None:
+        progress("checking rows", checked.read, checked.read)
     columns = {f.name: binding.label(f.name) for f in spec.fields}
     columns.update({name: f"constant {value!r}" for name, value in spec.constants.items()})
     return Prepared(
-        spec=spec, path=path, sha256=sha, location=table.location, read=total, rows=landed, problems=problems,
-        duplicates=duplicates,
-        frame=pd.DataFrame(frame_rows, columns=["row_number", *contract.field_names], dtype="object"),
-        warnings=table.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
-        blank_rows=table.blank_rows, physical_rows=table.physical_rows,
+        spec=spec, path=path, sha256=sha, location=staged.location, read=checked.read, rows=checked.rows,
+        problems=checked.problems, duplicates=checked.duplicates, frame=checked.frame,
+        warnings=staged.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
+        blank_rows=staged.blank_rows, physical_rows=staged.physical_rows,
     )
+
+
+def _sha256(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _ticker(progress: Progress | None, stage: str, total: int) -> Callable[[int], None]:

@@ -16,7 +16,7 @@ USCCs: the GB 32100 structure and both check characters in SQL; positions 3-8 ag
 `registry.core.uscc.division_problem`, once per distinct code (`division_memo`).
 """
 
-# ruff: noqa: S608  -- SQL assembled from the contract's field names and the vocabulary's constants
+
 from __future__ import annotations
 
 import datetime as dt
@@ -158,18 +158,21 @@ def _ceilings_broken(event_type: str, col: Callable[[str], str], names: tuple[st
     out = []
     if "amount" in names:
         for kind, ceiling in sorted(vocabulary.PLAUSIBLE_YUAN.items()):
-            out.append(f"({event_type} in {_types_of(kind)} and abs({col('amount')}) > {ceiling})")
+            out.append(f"({event_type} in {_types_of(kind)} and {col('amount')} is not null "
+                       f"and abs({col('amount')}) > {ceiling})")
     report = vocabulary.PLAUSIBLE_YUAN.get("report")
     if report is not None:
-        out += [f"(abs({col(n)}) > {report})" for n in ("revenue", "profit", "wages") if n in names]
+        out += [f"({col(n)} is not null and abs({col(n)}) > {report})" for n in ("revenue", "profit", "wages")
+                if n in names]
     return out
 
 
 def _dates_broken(col: Callable[[str], str], names: tuple[str, ...], today: dt.date) -> list[str]:
-    out = [f"({col(n)} > date '{today}')" for n in ("published_date", "registered_date") if n in names]
+    out = [f"({col(n)} is not null and {col(n)} > date '{today}')" for n in ("published_date", "registered_date")
+           if n in names]
     if "effective_date" in names:
         ahead = today + dt.timedelta(days=contracts.EFFECTIVE_AHEAD_DAYS)
-        out.append(f"({col('effective_date')} > date '{ahead}')")
+        out.append(f"({col('effective_date')} is not null and {col('effective_date')} > date '{ahead}')")
     return out
 
 

@@ -227,7 +227,8 @@ def _split(spec: SourceSpec, path: Path, check: HeaderCheck, con: duckdb.DuckDBP
         select n, {columns} from (
             select n, string_split(t, {delimiter}) as s from classified where not quoted and not empty)
         where len(s) = {width}""")
-    blank = [n for (n,) in con.execute(f"{body} select n from classified where not quoted and empty order by n")]
+    blank = [n for (n,) in con.execute(
+        f"{body} select n from classified where not quoted and empty order by n").fetchall()]
     odd = con.execute(f"""{body} select n, t, quoted from classified where quoted or (not empty and
                           len(string_split(t, {delimiter})) <> {width}) order by n""").fetchall()
     rows, spans, odd_blank = _python_lines(spec, header, odd, fetch, total)
