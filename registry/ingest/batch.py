@@ -52,6 +52,7 @@ class Checked:
     problems: list[Problem]
     duplicates: list[rowcheck.Duplicate]
     frame: pd.DataFrame  # every row read: row_number + contract texts (what GX validates)
+    facts: pd.DataFrame  # the rows of `rows` as texts (_key, row_number, fields), file order: what lands
     read: int
     python_rows: int = 0  # rows the Python check saw (not decided in SQL)
     timings: dict[str, float] = field(default_factory=dict)
@@ -307,7 +308,8 @@ def check_batch(con: duckdb.DuckDBPyConnection, staged: Staged, binding: Binding
 
     rows = _landed_rows(con, cand, mapped_table, typed_sql, names, by_number, landed_involved)
     frame = _frame(con, mapped_table, typed_sql, names, results)
-    return Checked(rows=rows, problems=problems, duplicates=duplicates, frame=frame, read=read,
+    facts = _facts(con, cand, names, landed_involved)
+    return Checked(rows=rows, problems=problems, duplicates=duplicates, frame=frame, facts=facts, read=read,
                    python_rows=len(results))
 
 
@@ -410,6 +412,25 @@ def _frame(con: duckdb.DuckDBPyConnection, mapped_table: str, typed_sql: str, na
     frame["row_number"] = frame["row_number"].astype("int64")
     return frame.sort_values("row_number", kind="stable").reset_index(drop=True).astype(
         {"row_number": "object"})[columns]
+
+
+def _objects(frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.astype("object")
+    return frame.where(frame.notna(), None)
+
+
+def _facts(con: duckdb.DuckDBPyConnection, cand: str, names: tuple[str, ...],
+           landed_involved: dict[int, dict[str, Any]]) -> pd.DataFrame:
+    """The landing rows as texts (`rowcheck.text` of each parsed value), file order."""
+    columns = ["_key", "row_number", *names]
+    plain = _objects(con.execute(f"select fact_key as _key, row_number, {', '.join(f't_{n} as {n}' for n in names)} "
+                                 f"from {cand} where not involved and row_number = first_row").df())
+    involved = pd.DataFrame([[p["_key"], p["row_number"], *(rowcheck.text(p[n]) for n in names)]
+                             for p in landed_involved.values()], columns=columns, dtype="object")
+    facts = pd.concat([plain, involved], ignore_index=True) if len(involved) else plain
+    facts.columns = columns
+    order = facts["row_number"].astype("int64").argsort(kind="stable")
+    return facts.iloc[order].reset_index(drop=True)
 
 
 __all__ = ["Checked", "check_batch"]

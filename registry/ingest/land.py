@@ -107,6 +107,7 @@ class Prepared:
     problems: list[Problem]
     duplicates: list[Duplicate]
     frame: pd.DataFrame  # every row read, as contract texts plus its source row_number: what GX validates
+    facts: pd.DataFrame  # `rows` as texts (_key, row_number, contract fields), file order: what lands
     warnings: list[str]
     ignored_columns: list[str]
     columns: dict[str, str]  # contract field -> where it comes from (column, template or constant)
@@ -152,7 +153,7 @@ def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, toda
     columns.update({name: f"constant {value!r}" for name, value in spec.constants.items()})
     return Prepared(
         spec=spec, path=path, sha256=sha, location=staged.location, read=checked.read, rows=checked.rows,
-        problems=checked.problems, duplicates=checked.duplicates, frame=checked.frame,
+        problems=checked.problems, duplicates=checked.duplicates, frame=checked.frame, facts=checked.facts,
         warnings=staged.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
         blank_rows=staged.blank_rows, physical_rows=staged.physical_rows,
     )
@@ -256,8 +257,8 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
             progress("landing", 0, report.landed)
         con.execute("begin transaction")
         try:
-            _insert_rows(con, contract, table, key_column, landing.new, spec.name, prepared.sha256, ingested_at,
-                         load_id)
+            _insert_rows(con, contract, table, key_column, _new_facts(prepared, landing.new), spec.name,
+                         prepared.sha256, ingested_at, load_id)
             crashpoints.reach("ingest_rows_inserted")
             _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
             con.execute(
@@ -303,8 +304,18 @@ _RETRACTS = """r.uscc = e.uscc and r.event_type = e.event_type and coalesce(r.le
                and (r.amount is null or r.amount::varchar = e.amount::varchar)"""
 
 
-def _frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([[_text(r.get(n)) for n in names] for r in rows], columns=names, dtype="object")
+def _new_facts(prepared: Prepared, keys: Any) -> pd.DataFrame:
+    """The prepared facts (texts, file order) whose fact key is in `keys`."""
+    facts = prepared.facts
+    return facts[facts["_key"].isin(list(keys))]
+
+
+def _frame(facts: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Columns `names` of `facts` as texts (row numbers too)."""
+    out = facts[names].reset_index(drop=True)
+    if "row_number" in names:
+        out = out.assign(row_number=out["row_number"].map(str))
+    return out.astype("object")
 
 
 def against_landed(con: Any, prepared: Prepared) -> Landing:
@@ -366,15 +377,16 @@ def _retracted_keys(con: Any, events: list[dict[str, Any]], retractions: pd.Data
 
 def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
     contract = prepared.spec.contract_def
-    rows = list(landing.new.values())
-    retractions = _frame([r for r in prepared.rows.values() if r["action"] == "retracted"],
+    facts = prepared.facts
+    retractions = _frame(facts[facts["action"] == "retracted"],
                          ["uscc", "event_type", "level", "effective_date", "program", "amount"])
-    by_identity: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_identity.setdefault(contract.identity(row), []).append(row)
+    new = _new_facts(prepared, landing.new)
+    types_of: dict[tuple[str, ...], list[str]] = {}  # identity -> its event types, in order of first appearance
+    for event_type in pd.unique(new["event_type"]):
+        types_of.setdefault(contract.identity({"event_type": event_type}), []).append(event_type)
     conflicts: dict[str, dict[str, Any]] = {}
-    for names, group in by_identity.items():
-        incoming = _frame(group, [*names, "_key"])
+    for names, types in types_of.items():
+        incoming = _frame(new[new["event_type"].isin(types)], [*names, "_key"])
         found = _landed_candidates(con, incoming, list(names))
         withdrawn = _retracted_keys(con, found, retractions)
         for landed in found:
@@ -397,10 +409,11 @@ def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
 def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> None:
     """A retraction that withdraws nothing (no such fact landed, none in this file) is reported: it
     lands, since the fact may come later from another source, but never silently."""
-    retractions = [r for r in landing.new.values() if r["action"] == "retracted"]
-    if not retractions:
+    new = _new_facts(prepared, landing.new)
+    retractions = new[new["action"] == "retracted"]
+    if retractions.empty:
         return
-    facts = [r for r in prepared.rows.values() if r["action"] != "retracted"]
+    facts = prepared.facts[prepared.facts["action"] != "retracted"]
     names = ["uscc", "event_type", "level", "effective_date", "program", "amount", "row_number"]
     con.register("new_retractions", _frame(retractions, names))
     con.register("file_facts", _frame(facts, names))
@@ -424,9 +437,8 @@ def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> No
 def _firm_changes(con: Any, prepared: Prepared, landing: Landing) -> None:
     """Master data that changed since the firm's last delivery (the newest delivery wins: a firm
     renames, moves, changes industry); the changes are reported, a division change first."""
-    rows = list(landing.new.values())
     names = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
-    con.register("incoming_firms", _frame(rows, names))
+    con.register("incoming_firms", _frame(_new_facts(prepared, landing.new), names))
     try:
         changed = con.execute("""
             with latest as (
@@ -459,17 +471,12 @@ def _docs_relative(page: str | None, base: Path) -> str | None:
         return page
 
 
-def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: dict[str, dict[str, Any]],
+def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: pd.DataFrame,
                  source: str, sha: str, ingested_at: dt.datetime, load_id: str) -> None:
-    if not landed:
+    if landed.empty:
         return
     names = list(contract.field_names)
-    frame = pd.DataFrame(
-        [[row["_key"], *(None if row[n] is None else str(row[n]) for n in names), row["row_number"]]
-         for row in landed.values()],
-        columns=[key_column, *names, "row_number"],
-        dtype="object",
-    )
+    frame = landed[["_key", *names, "row_number"]].rename(columns={"_key": key_column}).reset_index(drop=True)
     con.register("incoming", frame)
     try:
         con.execute(
