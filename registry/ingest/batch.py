@@ -48,7 +48,7 @@ FETCH_ROWS = 50_000  # rows fetched at a time from DuckDB into Python
 class Checked:
     """Steps 2-4 of one staged file."""
 
-    rows: dict[str, dict[str, Any]]  # fact key -> parsed contract row (+ _key, row_number), file order
+    rows: dict[str, dict[str, Any]]  # fact key -> the landing row as texts (+ _key, row_number), file order
     problems: list[Problem]
     duplicates: list[rowcheck.Duplicate]
     frame: pd.DataFrame  # every row read: row_number + contract texts (what GX validates)
@@ -306,9 +306,9 @@ def check_batch(con: duckdb.DuckDBPyConnection, staged: Staged, binding: Binding
     problems.sort(key=lambda p: p.row_number)  # stable: a row's own problems keep their order
     duplicates.sort(key=lambda d: d.row_number)
 
-    rows = _landed_rows(con, cand, mapped_table, typed_sql, names, by_number, landed_involved)
     frame = _frame(con, mapped_table, typed_sql, names, results)
     facts = _facts(con, cand, names, landed_involved)
+    rows = _rows(facts, names)
     return Checked(rows=rows, problems=problems, duplicates=duplicates, frame=frame, facts=facts, read=read,
                    python_rows=len(results))
 
@@ -370,30 +370,15 @@ def _identities(contract: contracts.Contract) -> list[tuple[str, ...]]:
     return [contract.identity({})]
 
 
-def _landed_rows(con: duckdb.DuckDBPyConnection, cand: str, mapped_table: str, typed_sql: str,
-                 names: tuple[str, ...], by_number: dict[int, rowcheck.RowResult],
-                 landed_involved: dict[int, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """fact key -> parsed row of every row that lands, in file order."""
-    fast: dict[int, dict[str, Any]] = {}
-    if typed_sql:
-        cursor = con.execute(f"""select c.fact_key, p.*
-            from {cand} as c join (select row_number, {typed_sql} from {mapped_table} where fast) as p
-            using (row_number)
-            where c.fast and not c.involved and c.row_number = c.first_row order by row_number""")
-        while batch := cursor.fetchmany(FETCH_ROWS):
-            for key, number, *values in batch:
-                row = dict(zip(names, values, strict=True))
-                row["_key"], row["row_number"] = key, number
-                fast[number] = row
-    slow = con.execute(f"select row_number, fact_key from {cand} where not fast and not involved "
-                       "and row_number = first_row").fetchall()
-    for number, key in slow:
-        row = dict(by_number[number].parsed)
-        row["_key"], row["row_number"] = key, number
-        fast[number] = row
-    for number, parsed in landed_involved.items():
-        fast[number] = parsed  # FileDedup gave it _key and row_number
-    return {fast[n]["_key"]: fast[n] for n in sorted(fast)}
+def _rows(facts: pd.DataFrame, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """fact key -> the landing row as texts (+ _key, row_number), file order."""
+    rows: dict[str, dict[str, Any]] = {}
+    columns = [facts[n].tolist() for n in names]
+    for key, number, *values in zip(facts["_key"].tolist(), facts["row_number"].tolist(), *columns, strict=True):
+        row = dict(zip(names, values, strict=True))
+        row["_key"], row["row_number"] = key, int(number)
+        rows[key] = row
+    return rows
 
 
 def _frame(con: duckdb.DuckDBPyConnection, mapped_table: str, typed_sql: str, names: tuple[str, ...],

@@ -103,7 +103,7 @@ class Prepared:
     sha256: str
     location: str  # where the header was found
     read: int
-    rows: dict[str, dict[str, Any]]  # fact key -> parsed contract row (+ row_number)
+    rows: dict[str, dict[str, Any]]  # fact key -> contract row as texts (`rowcheck.text` of each parsed value)
     problems: list[Problem]
     duplicates: list[Duplicate]
     frame: pd.DataFrame  # every row read, as contract texts plus its source row_number: what GX validates
