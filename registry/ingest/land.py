@@ -4,9 +4,13 @@ A source is a spec in `sources/` (see `registry.ingest.spec`); the plain `events
 sources are specs too (`fields: contract`: the header is the contract's field names). For any
 source the steps are the same:
 
-1. read the file (`registry.ingest.readers`: CSV/XLSX/JSON, encoding, header row);
-2. map each row to contract texts (`registry.ingest.mapping`: columns, maps, converters, constants);
-3. check each row against the contract (`registry.core.contracts` parsers and cross-field rules);
+1. read the file into DuckDB (`registry.ingest.staging`: CSV in any declared encoding split by
+   DuckDB, with Python's csv reader for the lines that hold quotes; XLSX/JSON via `readers`);
+2. map each row to contract texts (`registry.ingest.mapping`: columns, maps, converters, constants),
+   in SQL over the whole batch (`registry.ingest.batch`; converters once per distinct value);
+3. check each row against the contract (`registry.core.contracts` parsers and cross-field rules):
+   the SQL twins (`registry.ingest.sqltwins`) accept the rows the parsers accept as they are, every
+   other row is checked in Python by `registry.ingest.rowcheck`, which gives every reason;
 4. dedup: the same fact twice in the file is a duplicate; two rows with the same identity (the
    contract's, per event kind: `Contract.identity`; and the spec's `dedup_key` when it declares one)
    but another value are a conflict and the later one is quarantined naming the earlier row;

@@ -4,7 +4,7 @@ For each contract field, a twin is a SQL predicate `ok(v)` over the field's mapp
 typed value `value(v)`: whenever `ok(v)` holds, the contract's own Python parser accepts `v` and
 returns exactly that value. A twin may say "not ok" for a text the parser accepts (full-width
 digits, `5.`, a padded code): that row is then checked by the Python parser itself, so its value or
-its quarantine reason is the parser's. Twins never decide a reason. `tests/test_sql_twins.py`
+its quarantine reason is the parser's. Twins never decide a reason. `tests/test_set_based_ingest.py`
 property-tests every twin against its parser (Hypothesis).
 
 Likewise `rules_broken` is true for every row whose cross-field rules (`Contract.row_rules`: what
@@ -13,7 +13,7 @@ clock) might fail; those rows go to Python, which states the reason. The vocabul
 date windows are read from `registry.core` here, never restated.
 
 USCCs: the GB 32100 structure and both check characters in SQL; positions 3-8 against GB/T 2260 by
-`registry.core.uscc.division_problem`, once per distinct code (`division_memo`).
+`registry.core.uscc.division_problem`, once per distinct code (`batch._Plan.shape_memo`).
 """
 
 
@@ -193,7 +193,7 @@ def rules_broken(contract: contracts.Contract, col: Callable[[str], str], today:
         ]
     elif contract.name == "firms":
         broken = [*_dates_broken(col, names, today), f"not coalesce({same_place}, false)"]
-    else:  # pragma: no cover - a new contract needs its rules here (tests/test_sql_twins.py)
+    else:  # pragma: no cover - a new contract needs its rules here (tests/test_set_based_ingest.py)
         raise ValueError(f"no SQL twin of the rules of contract {contract.name!r}")
     return "(" + " or ".join(f"coalesce({b}, true)" for b in broken) + ")"
 
