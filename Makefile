@@ -10,7 +10,7 @@ export DO_NOT_TRACK = 1
 export GX_ANALYTICS_ENABLED = false
 export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
-.PHONY: setup demo test lint clean airflow docs
+.PHONY: setup demo test test-fast lint clean airflow docs
 
 setup: .venv/.synced
 
@@ -26,7 +26,7 @@ demo: setup
 	.venv/bin/registry demo
 
 # Airflow on this machine: AIRFLOW_HOME in var/airflow, the pool the DAGs use, the UI on 127.0.0.1.
-# The inbox is $REGISTRY_INBOX; unset, this demo target scans sample_data/ and says so.
+# The inbox is $REGISTRY_INBOX; unset, this demo target fills var/airflow/demo_inbox with the bundled samples and says so.
 airflow: setup
 	.venv/bin/python -m ops.airflow_local up --demo-inbox
 
@@ -38,8 +38,13 @@ docs: setup
 lint: setup
 	.venv/bin/ruff check .
 
+# Two workers (one module each at a time); the 25 slowest tests are listed at the end of the output.
 test: lint
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2 --dist loadfile --durations=25
+
+# The fast part (no dbt build, no Airflow, no browser, no Spark): for developers, under two minutes.
+test-fast: setup
+	.venv/bin/pytest -n 2 --dist loadfile -m "not slow and not e2e" --durations=10
 
 clean:
 	rm -rf var .venv $(TOOLS)

@@ -149,7 +149,7 @@ def parse_row(contract: Contract, raw: dict[str, str | None]) -> tuple[dict[str,
 
 
 def sql_suite(con: Any, suite: str, table: str, columns: set[str]) -> tuple[bool, str, str]:
-    """The Great Expectations suite expectations/<suite>.json evaluated as one DuckDB aggregate
+    """The Great Expectations suite sources/<suite>/expectations.json evaluated as one DuckDB aggregate
     (the expectation types the suites use; map expectations ignore nulls, as GX does)."""
     from registry.ingest.validation import VOCABULARY_REFERENCES, load_suite
 

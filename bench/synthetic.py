@@ -15,7 +15,7 @@ What a national or provincial run looks like, for benchmarks and scale tests (ne
   for an incremental-night benchmark;
 * one published-list form: the 高新技术企业 认定名单 of the latest year's batches, as the agency
   publishes it (序号, 企业名称, 统一社会信用代码, 证书编号, 发证日期, 认定类型; GB18030, as saved
-  from Excel), the layout the `hitech` source spec (sources/hitech.yml) reads.
+  from Excel), the layout the `hitech` source spec (sources/hitech/source.yml) reads.
 
 The mix: at 1,000,000 firms it reproduces the national counts (about 50万 高企, 14万 专精特新中小企业,
 1.46万 小巨人, 49万 规上); at other sizes the same shares. The registry tracks firms with at
@@ -523,7 +523,7 @@ def generate(out_dir: Path, firms: int = 100_000, events: int = 500_000, *, seed
         list_path = out_dir / "hitech_list.csv"
         con.execute(f"copy (select * from hitech_list order by 序号) to {_sql_str(str(list_path))} "
                     "(header, delimiter ',')")
-        # as the agency's file arrives: saved from Excel in GB18030 (sources/hitech.yml reads it so)
+        # as the agency's file arrives: saved from Excel in GB18030 (sources/hitech/source.yml reads it so)
         list_path.write_bytes(list_path.read_text(encoding="utf-8").encode("gb18030"))
         counts = con.execute("select (select count(*) from f), (select count(*) from e), "
                              "(select count(*) from night_e)").fetchone()

@@ -1,19 +1,19 @@
 """
-### registry_ingest_&lt;source&gt; — 数据源入库 / source ingest (one DAG per `sources/*.yml`)
+### registry_ingest_&lt;source&gt; — 数据源入库 / source ingest (one DAG per source folder, `sources/<name>/source.yml`)
 
 **中文**：本文件是一个工厂：`sources/` 目录中每一个数据源规格（YAML）生成一个入库 DAG
 `registry_ingest_<名称>`。按规格中的 `schedule`（上海时间 cron）扫描收件箱（环境变量
-`REGISTRY_INBOX`，必须显式设置；未设置时任务失败并提示，绝不读取示例数据 `sample_data/`）中与规格
+`REGISTRY_INBOX`，必须显式设置；未设置时任务失败并提示，绝不读取示例数据 `sources/*/samples/`）中与规格
 `files` 匹配的文件，逐个入库（同一文件重复投递不会新增数据；坏行进入隔离表，不会中断入库，也不会被
 悄悄丢弃）。文件未通过 Great Expectations 校验时，合格的行照常入库，但该文件的 `ingest` 任务标红
 （不重试），日志和 raw.loads 中给出 GX Data Docs 页面。扫描成功后更新该数据源的
 Airflow Asset（`registry://raw/<名称>`）；每晚的 `registry_nightly` 在全部数据源都入库后立即运行，
-最迟在 02:00 运行。一个数据源失败不影响其他数据源入库。新增数据源 = 新增一个规格文件
+最迟在 02:00 运行。一个数据源失败不影响其他数据源入库。新增数据源 = 新增一个数据源目录（规格、GX 校验套件、样例）
 （见 `docs/adding-a-source.md`）。
 
 **English**: a factory: each source spec in `sources/` becomes one DAG `registry_ingest_<name>`.
 On the spec's `schedule` (cron, Asia/Shanghai) it lists the inbox (`REGISTRY_INBOX`: it must be
-set; unset, `list_inbox` fails saying so, and nothing ever falls back to the bundled `sample_data/`)
+set; unset, `list_inbox` fails saying so, and nothing ever falls back to the bundled samples, `sources/*/samples/`)
 for files matching the spec's `files` glob and lands each one through `registry.ingest.land` (a file
 already loaded adds nothing; bad rows go to quarantine). When the scan succeeded, `landed` updates
 the source's Asset `registry://raw/<name>`; `registry_nightly` runs as soon as every source has
@@ -73,7 +73,7 @@ def inbox_dir() -> Path:
         raise AirflowFailException(
             f"${INBOX_ENV_VAR} is not set: the ingest DAGs scan only the inbox a deployment names "
             f"(export {INBOX_ENV_VAR}=/path/to/deliveries for the scheduler and workers; `make airflow` sets "
-            "it to sample_data/ for the demo)")
+            "it to var/airflow/demo_inbox, filled with the bundled samples, for the demo)")
     if not folder.is_dir():
         raise AirflowFailException(f"inbox folder {folder} does not exist (check ${INBOX_ENV_VAR})")
     return folder
@@ -155,7 +155,7 @@ def build_ingest_dag(spec: SourceSpec) -> Any:
 def build_broken_dag(name: str, error: str) -> Any:
     """A malformed spec still gets its DAG: one task that fails with the spec's error."""
 
-    @dag(dag_id=f"registry_ingest_{name}", description=f"BROKEN SPEC sources/{name}.yml", schedule=None,
+    @dag(dag_id=f"registry_ingest_{name}", description=f"BROKEN SPEC sources/{name}/source.yml", schedule=None,
          start_date=START, catchup=False, tags=["registry", "ingest", "broken"], doc_md=f"```\n{error}\n```")
     def broken_source() -> None:
         @task
@@ -172,6 +172,6 @@ for _path in spec_paths():
         _spec = load_spec(_path)
     except SpecError as _err:
         log.error("%s", _err)
-        globals()[f"registry_ingest_{_path.stem}"] = build_broken_dag(_path.stem, str(_err))
+        globals()[f"registry_ingest_{_path.parent.name}"] = build_broken_dag(_path.parent.name, str(_err))
     else:
         globals()[_spec.dag_id] = build_ingest_dag(_spec)

@@ -130,7 +130,7 @@ def skip_if_published(as_of: dt.date) -> None:
 @dag(
     dag_id="registry_nightly",
     description="免申即享 registry: check the date, catalog, dbt build, publish the nightly disbursement list",
-    # At 02:00, or earlier as soon as every source (sources/*.yml) has landed since the last run:
+    # At 02:00, or earlier as soon as every source (sources/<name>/source.yml) has landed since the last run:
     # the ingest DAGs run before 02:00, so the list follows its inputs; a source that fails or
     # never delivers does not hold the list back past 02:00 (see dags/registry_ingest.py).
     schedule=AssetOrTimeSchedule(

@@ -8,8 +8,9 @@ exist (`registry init`), then runs the scheduler, the DAG processor and the API 
 bound to 127.0.0.1 until Ctrl-C or SIGTERM, creates the pool `registry_duckdb` the DAGs use (one
 slot) and prints the URL and the login. Each component's output goes to `<home>/logs/<component>.out`.
 
-The inbox is never implied: $REGISTRY_INBOX must be set, or `--demo-inbox` sets it to the bundled
-`sample_data/` (what `make airflow` does, and says so). SQLite and the LocalExecutor with one task at
+The inbox is never implied: $REGISTRY_INBOX must be set, or `--demo-inbox` sets it to
+`<home>/demo_inbox`, filled with the bundled samples (`sources/*/samples/`: what `make airflow` does,
+and says so). SQLite and the LocalExecutor with one task at
 a time (`parallelism` 1: DuckDB has one writer anyway) are for one machine; a real deployment uses a
 Postgres metadata database and its own auth manager (README, "Running Airflow").
 """
@@ -31,7 +32,6 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_DIR = REPO_ROOT / "dags"
-SAMPLE_DIR = REPO_ROOT / "sample_data"
 DEFAULT_HOME = REPO_ROOT / "var" / "airflow"
 HOST = "127.0.0.1"
 POOLS = {"registry_duckdb": (1, "DuckDB has one writer: every task that writes the registry database")}
@@ -231,9 +231,14 @@ def _registry_settings(args: argparse.Namespace) -> dict[str, str]:
     values: dict[str, str] = {}
     inbox = os.environ.get("REGISTRY_INBOX", "").strip()
     if not inbox and args.demo_inbox:
-        inbox = str(SAMPLE_DIR)
-        print(f"REGISTRY_INBOX is not set: for this demo the ingest DAGs scan the bundled {SAMPLE_DIR} "
-              "(invented firms; a deployment sets REGISTRY_INBOX to its delivery folder)")
+        from registry.pipeline.demo import fill_demo_inbox
+
+        folder = args.home / "demo_inbox"
+        copies = fill_demo_inbox(folder)
+        inbox = str(folder)
+        print(f"REGISTRY_INBOX is not set: for this demo the ingest DAGs scan {folder}, holding the "
+              f"{len(copies)} bundled samples (invented firms; a deployment sets REGISTRY_INBOX to its "
+              "delivery folder)")
     if not inbox:
         raise SystemExit("REGISTRY_INBOX is not set: name the folder the ingest DAGs scan "
                          "(or pass --demo-inbox for the bundled sample data)")
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--home", type=Path, default=DEFAULT_HOME, help=f"AIRFLOW_HOME (default {DEFAULT_HOME})")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AIRFLOW_PORT", "8080")))
     parser.add_argument("--demo-inbox", action="store_true",
-                        help="when $REGISTRY_INBOX is unset, scan the bundled sample_data/ (demo only)")
+                        help="when $REGISTRY_INBOX is unset, scan <home>/demo_inbox, filled with the bundled samples")
     args = parser.parse_args(argv)
     args.home = args.home.resolve()
     registry = _registry_settings(args)

@@ -174,7 +174,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "(result and Data Docs in gx/ beside the database), land the rest. The same file twice adds "
                "nothing.",
                "registry --db my.duckdb ingest events 2026-10-31_events.csv"),
-    "sources": ("The declarative sources (sources/*.yml): list them, or dry-run a file against one.",
+    "sources": ("The declarative sources (sources/<name>/source.yml): list them, or dry-run a file against one.",
                 "registry sources check little_giant 名单.xlsx"),
     "nightly": ("Build the models and publish the list for one night: check the date (a date before the last "
                 "night published is refused at once), load the catalog, dbt build, append the ledger, write "
@@ -231,7 +231,7 @@ def _parser() -> argparse.ArgumentParser:
     ingest.add_argument("source", help="source name (`registry sources list`)")
     ingest.add_argument("file", type=Path)
 
-    sources = _add(sub, "sources", "the declarative sources (sources/*.yml): list them, dry-run a file")
+    sources = _add(sub, "sources", "the declarative sources (sources/<name>/source.yml): list them, dry-run a file")
     sources_sub = sources.add_subparsers(dest="sources_command", required=True)
     sources_sub.add_parser("list", help="every source spec: contract, format, schedule, inbox files, GX suite",
                            description="Every source spec: contract, format, schedule, inbox files, GX suite "
@@ -243,7 +243,7 @@ def _parser() -> argparse.ArgumentParser:
                                    description="Dry run: what FILE would land, what would be quarantined and why, "
                                                "and the GX result; nothing is written. SPEC may be the path of "
                                                "a spec being written.",
-                                   epilog="example:\n  registry sources check sources/my_new_source.yml 名单.xlsx",
+                                   epilog="example:\n  registry sources check sources/my_source/source.yml 名单.xlsx",
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     check.add_argument("spec", help="a source name, or the path of a spec file being written")
     check.add_argument("file", type=Path)

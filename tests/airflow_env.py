@@ -28,12 +28,11 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DAGS_DIR = REPO_ROOT / "dags"
-SAMPLE_DIR = REPO_ROOT / "sample_data"
 
 # The nightly run under test: 2026-11-01 02:00 in Asia/Shanghai (= 2026-10-31 18:00 UTC).
 E2E_LOGICAL_DATE = "2026-11-01T02:00:00+08:00"
 E2E_LIST_DATE = "2026-11-01"
-# The declarative source whose generated DAG runs end to end (its sample is under sample_data/sources/).
+# The declarative source whose generated DAG runs end to end (its sample: sources/little_giant/samples/).
 E2E_SOURCE = "little_giant"
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from registry.core import settings
+from registry.pipeline.demo import SAMPLE_FILES
 
 FIRST, SECOND = dt.date(2026, 9, 30), dt.date(2026, 11, 1)
 H1, H2, H9 = "91350111MAYN538H50", "91350102MATK274B31", "91350112MAGK4EQD6H"
@@ -100,8 +101,8 @@ def history(root_factory) -> dict[str, Path]:
     db = db_of(work)
     with clean_environment():
         init_database(db)
-        for source, name in (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv")):
-            ingest_file(source, settings.SAMPLE_DIR / name, db)
+        for source, name in SAMPLE_FILES:
+            ingest_file(source, settings.sample(source, name), db)
         nightly.run_nightly(FIRST, db)
         _freeze(work, root, "after_first")
         holds.record(db, entitlement_of(db, H9), "hold", HOLD_REASON, AUDITOR)

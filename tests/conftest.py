@@ -25,11 +25,38 @@ DEMO_DATE = settings.DEMO_DATE
 TODAY = "2026-12-01"
 
 
+# The order tests run in: the longest modules first, then the e2e and slow ones, then the rest, so
+# that the workers of `make test` (pytest-xdist, one module per worker at a time: --dist loadfile)
+# end together rather than one waiting for the last long module. Within a group, file order.
+_RUN_ORDER = ("longest", "e2e", "slow")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        return next((n for n, marker in enumerate(_RUN_ORDER) if item.get_closest_marker(marker)), len(_RUN_ORDER))
+
+    items.sort(key=rank)  # stable: file and definition order within each rank
+
+
 def new_db(path: Path) -> Path:
     """An empty registry database at `path`, as `registry init` makes it (the one way one is created)."""
     from registry.pipeline.setup import init_database
 
     return init_database(path)
+
+
+def edited_source(folder: Path, source: str, old: str = "", new: str = "") -> Path:
+    """A copy of the bundled source's folder (spec, suite, samples) under `folder`, its spec with `old`
+    replaced by `new` (which must be there); returns the spec's path."""
+    import shutil
+
+    copy = folder / source
+    shutil.copytree(settings.DEFAULT_SOURCES_DIR / source, copy)
+    path = copy / settings.SPEC_FILE
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {settings.DEFAULT_SOURCES_DIR / source / settings.SPEC_FILE}"
+    path.write_text(text.replace(old, new, 1) if old else text, encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="session", autouse=True)

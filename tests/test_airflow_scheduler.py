@@ -26,8 +26,10 @@ from conftest import DEMO_DATE, new_db
 from ops import airflow_local
 from ops.browser import _free_port
 from registry.core import settings
+from registry.pipeline.demo import SAMPLE_FILES
 
-INBOX_FILES = ("firms.csv", "events.csv", "events_bad.csv")
+pytestmark = [pytest.mark.e2e, pytest.mark.longest]  # the real Airflow scheduler, API server, DAG processor
+
 DEMO_TOTAL = Decimal("6190000.00")  # tests/test_nightly.py: the bundled samples on 2026-11-01
 
 
@@ -36,8 +38,8 @@ def airflow(tmp_path_factory: pytest.TempPathFactory) -> Any:
     root = tmp_path_factory.mktemp("scheduler")
     home, inbox = root / "airflow_home", root / "inbox"
     inbox.mkdir()
-    for name in INBOX_FILES:
-        shutil.copy(settings.SAMPLE_DIR / name, inbox / name)
+    for source, name in SAMPLE_FILES:  # the demo's deliveries
+        shutil.copy(settings.sample(source, name), inbox / name)
     db = new_db(root / "registry.duckdb")
     port = _free_port()
     env = airflow_local.environ(home, port, {"REGISTRY_DB": str(db), "REGISTRY_INBOX": str(inbox)},

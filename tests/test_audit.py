@@ -19,6 +19,8 @@ from audit_support import FIRST, H1, H9, L1, L2, SECOND, clean_environment, clon
 from registry.core import settings
 from registry.ledger import holds, snapshot
 
+pytestmark = pytest.mark.e2e  # the auditors' questions on a published snapshot and Parquet, with the DuckDB CLI
+
 OLD_DUCKDB_CLI = "duckdb-cli==1.5.6"  # what the package registries give an auditor
 
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`

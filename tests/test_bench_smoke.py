@@ -23,6 +23,8 @@ from registry.core.contracts import EVENTS, FIRMS
 from registry.core.uscc import is_valid_uscc, make_uscc
 from registry.core.vocabulary import ACTIONS, EVENT_TYPE_NAMES, LEVELS
 
+pytestmark = pytest.mark.slow  # the benchmark harness end to end
+
 FILES = ("firms.csv", "events.csv", "events_night.csv", "hitech_list.csv")
 
 

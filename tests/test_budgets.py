@@ -19,6 +19,8 @@ from registry.core.uscc import make_uscc
 from registry.ingest.land import ingest_file
 from registry.pipeline.nightly import build_models
 
+pytestmark = pytest.mark.slow  # nights built with dbt
+
 GROUP = "fz-2026-5.a4.software"
 
 

@@ -11,11 +11,14 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from conftest import EVENT_HEADER, FIRM_HEADER, new_db
 
 from registry.core.uscc import make_uscc
 from registry.ingest.land import ingest_file
 from registry.pipeline.nightly import run_nightly
+
+pytestmark = pytest.mark.slow  # nights built with dbt
 
 CLAUSE = "xm-kf-2025.2.incubated-hitech"
 

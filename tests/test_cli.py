@@ -25,11 +25,11 @@ def test_every_subcommand_help_has_a_description_and_an_example(command: str, ca
 
 def test_ingest_shows_progress_and_quiet_shows_none(tmp_path: Path, capsys) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    assert cli.main(["--db", str(db), "ingest", "firms", str(settings.SAMPLE_DIR / "firms.csv")]) == 0
+    assert cli.main(["--db", str(db), "ingest", "firms", str(settings.sample("firms", "firms.csv"))]) == 0
     captured = capsys.readouterr()
     assert "firms <- firms.csv: read 50, landed 50" in captured.out
     assert "checking rows: 50/50" in captured.err and "landing: 50/50" in captured.err
-    assert cli.main(["--db", str(db), "--quiet", "ingest", "events", str(settings.SAMPLE_DIR / "events.csv")]) == 0
+    assert cli.main(["--db", str(db), "--quiet", "ingest", "events", str(settings.sample("events", "events.csv"))]) == 0
     quiet = capsys.readouterr()
     assert "events <- events.csv: read 76, landed 76" in quiet.out and quiet.err == ""
 

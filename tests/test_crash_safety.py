@@ -28,6 +28,8 @@ from audit_support import SECOND, clean_environment, clone, db_of, export_files,
 from registry.core import crashpoints
 from registry.pipeline.nightly import publish_list, run_nightly
 
+pytestmark = pytest.mark.e2e  # nights and ingests killed in child processes at every step
+
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
 BEFORE_MODELS = ("catalog_loaded", "dbt_finished")

@@ -16,7 +16,6 @@ from conftest import new_db
 try:  # tests/ is not a package today; keep working if it becomes one
     from tests.airflow_env import (
         E2E_SOURCE,
-        SAMPLE_DIR,
         airflow_environ,
         migrate,
         run_in_airflow,
@@ -24,13 +23,15 @@ try:  # tests/ is not a package today; keep working if it becomes one
 except ImportError:
     from airflow_env import (  # type: ignore[no-redef]
         E2E_SOURCE,
-        SAMPLE_DIR,
         airflow_environ,
         migrate,
         run_in_airflow,
     )
 
 from registry.ingest.spec import DEFAULT_SOURCES_DIR, SOURCES_DIR_ENV, spec_names
+from registry.pipeline.demo import fill_demo_inbox
+
+pytestmark = pytest.mark.e2e  # the DAGs run in Airflow (dag.test) in child processes
 
 SOURCES = spec_names()  # one ingest DAG per spec file in sources/
 DAG_IDS = {"registry_nightly", *(f"registry_ingest_{name}" for name in SOURCES)}
@@ -95,13 +96,19 @@ def described_with_new_spec(airflow_home: Path, tmp_path_factory: pytest.TempPat
     """The DagBag again, over a sources folder holding one spec more than the repository's."""
     import shutil
 
-    folder = tmp_path_factory.mktemp("sources")
-    for spec in DEFAULT_SOURCES_DIR.glob("*.yml"):
-        shutil.copy(spec, folder / spec.name)
-    text = (DEFAULT_SOURCES_DIR / "little_giant.yml").read_text(encoding="utf-8")
-    (folder / "little_giant_copy.yml").write_text(
-        text.replace("name: little_giant", "name: little_giant_copy"), encoding="utf-8")
-    (folder / "broken_source.yml").write_text("name: broken_source\ncontract: nothing\n", encoding="utf-8")
+    folder = tmp_path_factory.mktemp("sources") / "sources"
+    shutil.copytree(DEFAULT_SOURCES_DIR, folder)
+    copy = folder / "little_giant_copy"
+    shutil.copytree(folder / "little_giant", copy)  # a new source is a new folder: spec, suite, samples
+    spec = copy / "source.yml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace("name: little_giant", "name: little_giant_copy"),
+                    encoding="utf-8")
+    suite = copy / "expectations.json"
+    suite.write_text(suite.read_text(encoding="utf-8").replace('"suite": "little_giant"',
+                                                               '"suite": "little_giant_copy"'), encoding="utf-8")
+    (folder / "broken_source").mkdir()
+    (folder / "broken_source" / "source.yml").write_text("name: broken_source\ncontract: nothing\n",
+                                                        encoding="utf-8")
     out = tmp_path_factory.mktemp("describe_new") / "describe.json"
     findings, _ = run_in_airflow(airflow_environ(airflow_home, **{SOURCES_DIR_ENV: str(folder)}), "describe", out)
     return findings
@@ -180,10 +187,12 @@ def _assert_all_succeeded(run: dict[str, Any], name: str, log: Path) -> None:
 def test_ingest_dags_end_to_end(airflow_home: Path, tmp_path: Path) -> None:
     db = new_db(tmp_path / "registry.duckdb")
     lists = tmp_path / "lists"
+    inbox = tmp_path / "inbox"
+    fill_demo_inbox(inbox)  # every bundled sample, as `make airflow` delivers them
     env = airflow_environ(
         airflow_home,
         REGISTRY_DB=str(db),
-        REGISTRY_INBOX=str(SAMPLE_DIR),
+        REGISTRY_INBOX=str(inbox),
         REGISTRY_OUTPUT=str(lists),
     )
     out = tmp_path / "e2e.json"
@@ -197,15 +206,15 @@ def test_ingest_dags_end_to_end(airflow_home: Path, tmp_path: Path) -> None:
     logs = log.read_text(encoding="utf-8", errors="replace")
     assert result["import_errors"] == {}
 
-    # No $REGISTRY_INBOX: the scan fails, saying so; nothing falls back to sample_data/.
+    # No $REGISTRY_INBOX: the scan fails, saying so; nothing falls back to the bundled samples.
     no_inbox = result["no_inbox"]
     assert no_inbox["tis"]["list_inbox"] == "failed", no_inbox["tis"]
     assert "ingest" not in no_inbox["returns"]
 
     # Ingest: the generated DAGs of firms and events, one mapped task instance per inbox file.
     ingest = result["ingest"]
-    firms_files = sorted(p.name for p in SAMPLE_DIR.glob("firms*.csv"))
-    events_files = sorted(p.name for p in SAMPLE_DIR.glob("events*.csv"))
+    firms_files = sorted(p.name for p in inbox.glob("firms*.csv"))
+    events_files = sorted(p.name for p in inbox.glob("events*.csv"))
     assert firms_files and "events_bad.csv" in events_files
     assert sum(1 for k in ingest["tis"] if k.startswith("firms.ingest[")) == len(firms_files)
     assert sum(1 for k in ingest["tis"] if k.startswith("events.ingest[")) == len(events_files)

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from registry.models.dbt import run_dbt, unit_tests
 
+pytestmark = pytest.mark.slow  # dbt's unit tests
 
 def test_dbt_unit_tests_pass(demo_db: Path, tmp_path: Path) -> None:
     import shutil

@@ -27,6 +27,8 @@ from ops import browser
 from ops import docs as docs_site
 from registry.core import settings
 
+pytestmark = pytest.mark.e2e  # dbt docs, GX Data Docs and the lists served over HTTP, read by headless Chromium
+
 
 @pytest.fixture(scope="module")
 def site(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:

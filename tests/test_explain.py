@@ -16,6 +16,8 @@ from registry.core.errors import NotFound
 from registry.explain.entitlement import explain_entitlement
 from registry.explain.firm import firm_timeline
 
+pytestmark = pytest.mark.slow  # nights built with dbt
+
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
 MATCH = "fz-2026-5.a5.1.little-giant-match"

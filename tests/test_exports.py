@@ -26,6 +26,8 @@ from registry.ledger.append import REASONS
 from registry.pipeline import nightly
 from registry.publish import exports, page
 
+pytestmark = pytest.mark.slow  # the shared history's nights
+
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
 CITY_SHEETS = ("福州市", "厦门市")

@@ -41,6 +41,8 @@ from registry.ingest.errors import IngestError
 from registry.ingest.land import land
 from registry.ingest.spec import find_spec
 
+pytestmark = pytest.mark.slow  # hundreds of generated files landed
+
 CSV_EXAMPLES = 30
 XLSX_EXAMPLES = 12
 FUZZ = settings(deadline=None, database=None, derandomize=True, print_blob=True,

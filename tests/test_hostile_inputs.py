@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import EVENT_HEADER, FIRM_HEADER, new_db
+from conftest import EVENT_HEADER, FIRM_HEADER, edited_source, new_db
 from openpyxl import Workbook
 
 from registry.cli import main
@@ -215,15 +215,10 @@ def test_the_program_vocabulary_is_written_beside_the_event_types(tmp_path: Path
 ])
 def test_a_spec_map_with_an_unknown_program_is_refused_when_it_loads(tmp_path: Path, old: str, new: str,
                                                                       message: str) -> None:
-    text = (settings.REPO_ROOT / "sources" / "grant_payments.yml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "grant_payments.yml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    path = edited_source(tmp_path, "grant_payments", old, new)
     with pytest.raises(SpecError, match=message):
         load_spec(path)
-    hitech = (settings.REPO_ROOT / "sources" / "hitech.yml").read_text(encoding="utf-8")
-    spec = tmp_path / "hitech.yml"
-    spec.write_text(hitech.replace("constants:\n", "constants:\n  program: little_giant\n"), encoding="utf-8")
+    spec = edited_source(tmp_path, "hitech", "constants:\n", "constants:\n  program: little_giant\n")
     with pytest.raises(SpecError, match=r"constants.program: event type\(s\) hitech take no program"):
         load_spec(spec)
 
@@ -348,13 +343,11 @@ def _grant_book(path: Path, extra_sheet: str | None = None, hidden_row: bool = F
 
 def test_a_second_sheet_with_data_is_an_error_unless_the_spec_names_it(tmp_path: Path) -> None:
     path = _grant_book(tmp_path / "grant_payments_two.xlsx", extra_sheet="第二批")
-    with pytest.raises(IngestError, match=r"sheet '第二批' holds 2 non-empty row\(s\), but .*grant_payments.yml "
-                                          r"reads only sheet '拨付明细'.*ignore_sheets"):
+    with pytest.raises(IngestError, match=r"sheet '第二批' holds 2 non-empty row\(s\), but "
+                                          r".*grant_payments/source\.yml reads only sheet '拨付明细'.*ignore_sheets"):
         land_source("grant_payments", path, new_db(tmp_path / "r.duckdb"))
-    text = (settings.REPO_ROOT / "sources" / "grant_payments.yml").read_text(encoding="utf-8")
-    spec_path = tmp_path / "grant_payments.yml"
-    named = text.replace("sheet: 拨付明细\n", "sheet: 拨付明细\nignore_sheets: [第二批]\n")
-    spec_path.write_text(named, encoding="utf-8")
+    spec_path = edited_source(tmp_path / "spec", "grant_payments", "sheet: 拨付明细\n",
+                              "sheet: 拨付明细\nignore_sheets: [第二批]\n")
     assert check_file(load_spec(spec_path), path).prepared.read == 3
 
 
@@ -419,12 +412,27 @@ def test_every_division_the_samples_cases_and_benchmark_use_is_real() -> None:
 
     codes = {code for code, _, _ in DIVISIONS + CATALOG_DIVISIONS} | set(CITY_DIVISIONS.values())
     codes |= {row["division_code"] for case in CASES for row in case.firm_rows}
-    with (settings.SAMPLE_DIR / "firms.csv").open(encoding="utf-8-sig") as handle:
+    with settings.sample("firms", "firms.csv").open(encoding="utf-8-sig") as handle:
         for row in csv_module.DictReader(handle):
             codes |= {row["division_code"], row["uscc"][2:8]}
     for name in ("events.csv", "events_bad.csv"):
-        with (settings.SAMPLE_DIR / name).open(encoding="utf-8-sig") as handle:
+        with settings.sample("events", name).open(encoding="utf-8-sig") as handle:
             usccs = [unicodedata.normalize("NFKC", row["uscc"]).strip() for row in csv_module.DictReader(handle)]
             codes |= {uscc[2:8] for uscc in usccs if len(uscc) == 18}
     unreal = sorted(c for c in codes if division(c) is None)
     assert unreal == [] and len(codes) > 60
+
+
+def test_a_product_evaluation_must_name_its_product_a_centre_or_benchmark_may_not() -> None:
+    """每项产品 pays each evaluated product: a row without the product cannot be told apart and is
+    quarantined. A centre or benchmark project without its name is one unnamed centre / project of the
+    firm (paid at most once by its clause's repeat_per), not a reason to drop the firm's award."""
+    from registry.core.contracts import _program_rule
+
+    assert _program_rule("product_security_evaluation", None) == (
+        "program", "a product_security_evaluation event needs its program (the product it is about)")
+    assert _program_rule("product_security_evaluation", "XX操作系统 V3") is None
+    for event_type in ("mfg_innovation_center", "digital_benchmark"):
+        assert _program_rule(event_type, None) is None
+        assert _program_rule(event_type, "某创新中心") is None
+    assert _program_rule("hitech", "x") is not None  # a type without programs still takes none

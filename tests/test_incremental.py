@@ -24,6 +24,8 @@ from registry.models import builds
 from registry.models import dbt as dbt_runner
 from registry.pipeline.nightly import build_models
 
+pytestmark = pytest.mark.slow  # nights built with dbt
+
 NIGHTS = (dt.date(2025, 6, 30), dt.date(2026, 12, 31), dt.date(2030, 12, 31))
 # Tables that describe the build itself, not the facts.
 BUILD_TABLES = {("intermediate", "int_changed_firms"), ("marts", "build_info")}

@@ -30,7 +30,7 @@ def rows(db: Path, sql: str) -> list[tuple]:
 
 def test_sample_bad_file_quarantines_bad_rows_and_lands_the_rest(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    report = ingest_file("events", settings.sample("events", "events_bad.csv"), db)
     assert (report.read, report.landed, report.quarantined, report.duplicate) == (9, 4, 5, 0)
     quarantined = rows(db, "select row_number, field, reason from raw.quarantine order by row_number")
     assert [(r, f) for r, f, _ in quarantined] == [
@@ -44,7 +44,7 @@ def test_sample_bad_file_quarantines_bad_rows_and_lands_the_rest(tmp_path: Path)
 
 def test_every_landed_row_keeps_its_lineage(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    report = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
+    report = ingest_file("events", settings.sample("events", "events.csv"), db)
     lineage = rows(db, "select distinct source, file_sha256 from raw.events")
     assert lineage == [("events", report.file_sha256)]
     numbers = rows(db, "select min(row_number), max(row_number), count(*) from raw.events")
@@ -54,8 +54,8 @@ def test_every_landed_row_keeps_its_lineage(tmp_path: Path) -> None:
 
 def test_same_file_twice_adds_nothing(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    first = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
-    second = ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
+    first = ingest_file("events", settings.sample("events", "events.csv"), db)
+    second = ingest_file("events", settings.sample("events", "events.csv"), db)
     assert first.landed == 76 and second.landed == 0
     assert second.already_loaded and second.duplicate == second.read
     assert rows(db, "select count(*) from raw.events") == [(76,)]
@@ -74,7 +74,7 @@ def test_same_fact_in_another_file_or_twice_in_one_is_a_duplicate(tmp_path: Path
 
 def test_gx_result_is_stored_and_failures_reported(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    report = ingest_file("events", settings.sample("events", "events_bad.csv"), db)
     assert report.gx_success is False
     assert "event_type" in report.gx_summary
     stored = rows(db, "select gx_success, gx_summary, gx_result is not null, gx_docs from raw.loads")
@@ -85,7 +85,7 @@ def test_gx_names_the_source_rows_the_quarantine_names_and_keeps_its_result(tmp_
     """GX's own stores (file context beside the database) hold the suite and the result, Data Docs
     render it, and a failed expectation names the row of the file, as the quarantine does."""
     db = new_db(tmp_path / "r.duckdb")
-    report = ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    report = ingest_file("events", settings.sample("events", "events_bad.csv"), db)
     ((raw_result,),) = rows(db, "select gx_result from raw.loads")
     outcomes = {(o["column"], o["expectation"]): o for o in json.loads(raw_result)["outcomes"]}
     quarantined = {field: row for row, field in rows(db, "select row_number, field from raw.quarantine")}
@@ -158,4 +158,4 @@ def test_firms_land_and_bad_industry_code_is_quarantined(tmp_path: Path, write_c
 
 def test_unknown_source_is_refused(tmp_path: Path) -> None:
     with pytest.raises(IngestError, match="unknown source 'grants'"):
-        ingest_file("grants", settings.SAMPLE_DIR / "events.csv", new_db(tmp_path / "r.duckdb"))
+        ingest_file("grants", settings.sample("events", "events.csv"), new_db(tmp_path / "r.duckdb"))

@@ -18,10 +18,13 @@ import pytest
 from conftest import EVENT_HEADER, FIRM_HEADER, new_db
 
 from registry.cli import main
+from registry.core import settings
 from registry.core.settings import REPO_ROOT
 from registry.explain.known import firm_as_known_on
 from registry.ingest.land import ingest_file
 from registry.pipeline.nightly import run_nightly
+
+pytestmark = pytest.mark.slow  # nights built with dbt
 
 A, B = "91350102MA5JYYF90E", "91350104MA1FW3B3X5"  # sample firms (C3461 in 鼓楼, M7320 in 仓山)
 NIGHT_1, NIGHT_2 = dt.date(2026, 6, 15), dt.date(2026, 9, 30)
@@ -64,7 +67,7 @@ def _known_on(db: Path, day: dt.date) -> set[str]:
 def two_nights(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[dt.date, set[str]]]:
     folder = tmp_path_factory.mktemp("known")
     db = new_db(folder / "registry.duckdb")
-    firms = [r for r in (REPO_ROOT / "sample_data" / "firms.csv").read_text(encoding="utf-8").splitlines()[1:]
+    firms = [r for r in settings.sample("firms", "firms.csv").read_text(encoding="utf-8").splitlines()[1:]
              if r.startswith((A, B))]
     (folder / "firms.csv").write_text(",".join(FIRM_HEADER) + "\n" + "\n".join(firms) + "\n", encoding="utf-8")
     ingest_file("firms", folder / "firms.csv", db)

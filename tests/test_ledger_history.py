@@ -32,6 +32,8 @@ from registry.ledger.append import LedgerError
 from registry.pipeline.nightly import publish_list
 from registry.publish import reports
 
+pytestmark = pytest.mark.slow  # the shared history's nights
+
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
 MATCH = "fz-2026-5.a5.1.little-giant-match"

@@ -18,6 +18,8 @@ from registry.ledger import invariants
 from registry.ledger import schema as ledger_schema
 from registry.pipeline.nightly import publish_list
 
+pytestmark = pytest.mark.slow  # the shared history's nights
+
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
 NEXT = SECOND + dt.timedelta(days=1)

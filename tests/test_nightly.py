@@ -1,6 +1,6 @@
 """The nightly list, checked by hand against the policy texts, and the ledger's behaviour over nights.
 
-Amounts below were computed by hand from the seed documents (see sample_data/README.md for
+Amounts below were computed by hand from the seed documents (see sources/README.md for
 the cases and policies/*.yml for the readings chosen):
   榕政办规〔2026〕5号 附件2 五: 单项冠军 national 100万, provincial 50万;
   附件5 一: 小巨人 50% of the provincial award actually paid; 省级专精特新 工信企业 10万 (from 2026-02-13);
@@ -24,7 +24,10 @@ from registry.cli import main
 from registry.core import settings
 from registry.ingest.land import ingest_file
 from registry.ledger.append import LedgerError
+from registry.pipeline.demo import SAMPLE_FILES
 from registry.pipeline.nightly import publish_list, run_nightly
+
+pytestmark = pytest.mark.slow  # nights built with dbt
 
 HAND_COMPUTED = {
     # uscc: (clause_id, yuan)
@@ -62,8 +65,8 @@ CITY_OF_PREFIX = {"fz-": "3501", "xm-": "3502", "hz-": "3301"}
 
 
 def load_samples(db: Path) -> None:
-    for source, name in (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv")):
-        ingest_file(source, settings.SAMPLE_DIR / name, db)
+    for source, name in SAMPLE_FILES:
+        ingest_file(source, settings.sample(source, name), db)
 
 
 def demo_lines(demo_db: Path) -> dict[str, tuple[str, str]]:

@@ -27,6 +27,8 @@ from registry.core.uscc import make_uscc
 from registry.ingest.land import ingest_file
 from registry.pipeline.nightly import build_models
 
+pytestmark = pytest.mark.slow  # one dbt build over every case
+
 CASES_DIR = Path(__file__).parent / "policy_cases"
 LIST_DATE = dt.date(2030, 12, 31)
 CITY_DIVISIONS = {"fuzhou": "350102", "xiamen": "350203", "hangzhou": "330106"}

@@ -15,6 +15,8 @@ from os_packages import require, require_cjk_font
 
 from registry.publish import exports, page
 
+pytestmark = pytest.mark.e2e  # the nightly report rendered by headless Chromium
+
 pytest_plugins = ["audit_fixtures"]  # the shared history: fixtures `states`, `second`
 
 

@@ -29,6 +29,8 @@ from registry.pipeline import nightly
 from registry.store.lock import WriterBusy, writer_lock
 from registry.store.lockfile import current_holder, lock_path
 
+pytestmark = pytest.mark.slow  # nights and ingests in child processes
+
 HOLD_LOCK = r"""
 import sys, time
 from pathlib import Path

@@ -25,6 +25,8 @@ from registry.ledger.holds import record
 from registry.ledger.schema import LedgerError
 from registry.pipeline.nightly import ListDateRefused, run_nightly
 
+pytestmark = pytest.mark.slow  # nights built with dbt
+
 X = "91350102MA7WATGX4K"  # 福州鼓楼华光电子: a 省级研发投入奖补 (rd_investment) triggers a 100% match, at most 300万
 L1 = "91350112MAL6KEXG9M"  # 小巨人 2026-07-15; provincial award 100万 (events.csv line 73): its match is 50%
 RD = {"uscc": X, "firm_name": "福州鼓楼华光电子有限公司", "event_type": "provincial_grant", "action": "granted",
@@ -165,7 +167,7 @@ def test_the_auditors_snapshot_is_never_written(corrected: dict) -> None:
     (award,) = [line["entitlement_id"] for line in corrected["1103"]["lines"]
                 if line["uscc"] == X and line["kind"] == "award"]
     for args in (("hold", award, "--reason", "异议", "--by", "张三"), ("nightly", "--date", "2026-11-04"),
-                 ("ingest", "events", str(settings.SAMPLE_DIR / "events.csv"))):
+                 ("ingest", "events", str(settings.sample("events", "events.csv")))):
         code, err = cli("--db", str(snapshot), *args)
         assert code == 2 and "is the auditors' snapshot: the registry never writes it" in err, err
         assert f"e.g. {db}" in err

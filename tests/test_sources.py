@@ -9,17 +9,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import new_db
+from conftest import edited_source, new_db
 
 from registry.core import settings
 from registry.ingest.errors import SpecError
 from registry.ingest.land import land_source
 from registry.ingest.spec import find_spec, load_spec, spec_names
 
-SOURCE_SAMPLES = settings.SAMPLE_DIR / "sources"
-
 # source: (read, landed, quarantined rows, duplicates) of its bundled sample, checked row by row
-# against sample_data/sources/README.md. A spec without an entry here still gets the generic checks.
+# against sources/list_samples.md. A spec without an entry here still gets the generic checks.
 EXPECTED = {
     "srdi_provincial": (9, 6, 2, 1),
     "little_giant": (6, 5, 0, 1),
@@ -33,9 +31,12 @@ EXPECTED = {
 
 
 def samples_of(source: str) -> list[Path]:
-    """A spec's samples: what its `files` glob matches in the default inbox (sample_data/)."""
+    """A source's samples (sources/<name>/samples/), each of which its `files` glob must match, as in an inbox."""
     spec = find_spec(source)
-    return sorted(p for p in settings.SAMPLE_DIR.glob(spec.files) if p.is_file())
+    samples = sorted(p for p in (settings.sources_dir() / source / settings.SAMPLES_FOLDER).iterdir() if p.is_file())
+    unmatched = [p.name for p in samples if not Path(p.name).match(spec.files)]
+    assert not unmatched, f"sources/{source}/samples: {unmatched} not matched by its files glob {spec.files!r}"
+    return samples
 
 
 def physical_rows(spec, path: Path) -> int:
@@ -66,7 +67,7 @@ def rows(db: Path, sql: str, params: list | None = None) -> list[tuple]:
 @pytest.mark.parametrize("source", spec_names())
 def test_every_spec_lands_its_sample_and_accounts_for_every_row(source: str, tmp_path: Path) -> None:
     samples = samples_of(source)
-    assert samples, f"sources/{source}.yml has no sample matching its `files` under sample_data/"
+    assert samples, f"sources/{source}/ has no sample in samples/"
     spec = find_spec(source)
     table = f"raw.{spec.contract}"
     for sample in samples:
@@ -102,7 +103,7 @@ def test_bundled_sample_counts(source: str, tmp_path: Path) -> None:
 
 def test_lineage_points_at_the_excel_row(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    land_source("little_giant", SOURCE_SAMPLES / "little_giant.xlsx", db)
+    land_source("little_giant", settings.sample("little_giant", "little_giant.xlsx"), db)
     # title on row 1, a note on row 2, the header on row 3: the first firm is Excel row 4
     assert rows(db, "select row_number, firm_name from raw.events order by row_number")[0] == (
         4, "福州鼓楼拓维精密制造有限公司")
@@ -113,7 +114,7 @@ def test_lineage_points_at_the_excel_row(tmp_path: Path) -> None:
 
 def test_hitech_csv_in_gb18030_maps_actions_dates_and_certificates(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    land_source("hitech", SOURCE_SAMPLES / "hitech.csv", db)
+    land_source("hitech", settings.sample("hitech", "hitech.csv"), db)
     landed = rows(db, "select row_number, action, effective_date::varchar, document_ref from raw.events "
                       "order by row_number")
     assert [(r, a, d) for r, a, d, _ in landed] == [
@@ -127,7 +128,7 @@ def test_hitech_csv_in_gb18030_maps_actions_dates_and_certificates(tmp_path: Pat
 
 def test_grant_amounts_in_wan_yuan_become_exact_yuan(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    land_source("grant_payments", SOURCE_SAMPLES / "grant_payments.xlsx", db)
+    land_source("grant_payments", settings.sample("grant_payments", "grant_payments.xlsx"), db)
     amounts = {r: str(a) for r, a in rows(db, "select row_number, amount from raw.events")}
     assert amounts == {
         3: "1000000.00",  # Excel number 100 (万元)
@@ -147,7 +148,7 @@ def test_grant_amounts_in_wan_yuan_become_exact_yuan(tmp_path: Path) -> None:
 
 def test_revocation_notice_revokes_and_retracts(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    land_source("revocations", SOURCE_SAMPLES / "revocations.csv", db)
+    land_source("revocations", settings.sample("revocations", "revocations.csv"), db)
     landed = rows(db, "select event_type, action, level, effective_date::varchar, published_date::varchar, "
                       "document_ref from raw.events order by row_number")
     assert landed == [
@@ -161,7 +162,7 @@ def test_revocation_notice_revokes_and_retracts(tmp_path: Path) -> None:
 
 def test_firm_master_json_joins_industry_code_and_quarantines_a_conflict(tmp_path: Path) -> None:
     db = new_db(tmp_path / "r.duckdb")
-    land_source("firm_master", SOURCE_SAMPLES / "firm_master.json", db)
+    land_source("firm_master", settings.sample("firm_master", "firm_master.json"), db)
     assert rows(db, "select industry_code from raw.firms where row_number = 6") == [("I6513",)]  # ６５１３
     assert rows(db, "select count(*) from raw.firms where row_number = 8") == [(1,)]  # key renamed uniscId
     problems = rows(db, "select row_number, field, reason from raw.quarantine order by row_number")
@@ -176,7 +177,8 @@ def test_sources_check_prints_landing_quarantine_and_gx_without_writing(tmp_path
     from registry.cli import main
 
     db = tmp_path / "never.duckdb"
-    code = main(["--db", str(db), "sources", "check", "srdi_provincial", str(SOURCE_SAMPLES / "srdi_provincial.xlsx")])
+    sample = settings.sample("srdi_provincial", "srdi_provincial.xlsx")
+    code = main(["--db", str(db), "sources", "check", "srdi_provincial", str(sample)])
     out = capsys.readouterr().out
     assert code == 0 and not db.exists()
     assert "would land 6, quarantine 2, duplicate 1" in out
@@ -188,10 +190,9 @@ def test_sources_check_prints_landing_quarantine_and_gx_without_writing(tmp_path
 def test_sources_check_takes_a_spec_file_being_written(tmp_path: Path, capsys) -> None:
     from registry.cli import main
 
-    spec = tmp_path / "little_giant.yml"
-    spec.write_text((settings.REPO_ROOT / "sources" / "little_giant.yml").read_text(encoding="utf-8"),
-                    encoding="utf-8")
-    assert main(["sources", "check", str(spec), str(SOURCE_SAMPLES / "little_giant.xlsx"), "--json"]) == 0
+    spec = edited_source(tmp_path, "little_giant")  # a folder of its own
+    sample = settings.sample("little_giant", "little_giant.xlsx")
+    assert main(["sources", "check", str(spec), str(sample), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["would_land"] == 5 and result["duplicate_rows"] == [{"row": 10, "repeats_row": 9}]
 
@@ -207,26 +208,31 @@ def test_sources_list_names_every_spec(capsys) -> None:
 # ---------------------------------------------------------------- spec errors are caught at load time
 
 
-def _spec_with(tmp_path: Path, source: str, old: str, new: str) -> Path:
-    text = (settings.REPO_ROOT / "sources" / f"{source}.yml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / f"{source}.yml"
-    path.write_text(text.replace(old, new), encoding="utf-8")
-    return path
+def test_a_source_without_its_suite_is_refused(tmp_path: Path) -> None:
+    path = edited_source(tmp_path, "hitech")
+    (path.parent / settings.SUITE_FILE).unlink()
+    with pytest.raises(SpecError, match=r"no expectations\.json beside the spec"):
+        load_spec(path)
+
+
+def test_a_spec_named_unlike_its_folder_is_refused(tmp_path: Path) -> None:
+    path = edited_source(tmp_path, "hitech", "name: hitech", "name: hitech_copy")
+    with pytest.raises(SpecError, match="must equal the source's folder name"):
+        load_spec(path)
 
 
 @pytest.mark.parametrize(("source", "old", "new", "message"), [
     ("srdi_provincial", "event_type: srdi_provincial", "event_type: srdi_provincal", "constants.event_type"),
     ("grant_payments", "unit: 万元, ", "", "amount.unit"),
     ("revocations", "transform: revocation_notice", "transform: no_such_thing", "not registered"),
-    ("hitech", "suite: hitech", "suite: no_such_suite", "no expectations/no_such_suite.json"),
+    ("hitech", "schedule:", "suite: hitech\nschedule:", r"unknown \['suite'\]"),  # the suite is the folder's
     ("hitech", "schedule: \"10 1 * * *\"", "schedule: hourly", "cron"),
     ("little_giant", "effective_date: {column: 批次, map: {第六批: 2025-07-18, 第七批: 2026-07-15}}", "",
      "effective_date"),
 ])
 def test_a_malformed_spec_is_refused_naming_file_and_key(tmp_path: Path, source: str, old: str, new: str,
                                                            message: str) -> None:
-    path = _spec_with(tmp_path, source, old, new)
+    path = edited_source(tmp_path, source, old, new)
     with pytest.raises(SpecError, match=message) as err:
         load_spec(path)
     assert str(path) in str(err.value)

@@ -21,7 +21,6 @@ from registry.ingest.errors import RowProblem
 from registry.ingest.land import IngestError, land_source
 from registry.ingest.values import to_amount, to_date, to_month
 
-SAMPLES = settings.SAMPLE_DIR / "sources"
 HITECH_HEADER = "序号,企业名称,统一社会信用代码,证书编号,发证日期,认定类型"
 GOOD_ROW = "1,福州鼓楼智谷信息技术有限公司,91350102MAE4MK529Q,GR202635000101,2026年3月18日,认定"
 
@@ -51,13 +50,13 @@ def accounted(report: dict, path: Path, encoding: str = "gb18030", header_line: 
 
 def test_utf8_file_for_a_gb18030_source_is_refused_with_the_fix(tmp_path: Path) -> None:
     path = write(tmp_path, "hitech_utf8.csv", f"{HITECH_HEADER}\n{GOOD_ROW}\n", "utf-8")
-    with pytest.raises(IngestError, match=r"hitech_utf8\.csv: the file is UTF-8, but .*hitech\.yml declares "
+    with pytest.raises(IngestError, match=r"hitech_utf8\.csv: the file is UTF-8, but .*hitech/source\.yml declares "
                                           r"encoding gb18030"):
         land_source("hitech", path, new_db(tmp_path / "r.duckdb"))
 
 
 def test_gb18030_file_for_a_utf8_source_names_the_line(tmp_path: Path) -> None:
-    text = (SAMPLES / "scale_up.csv").read_bytes().decode("utf-8-sig")
+    text = (settings.sample("scale_up", "scale_up.csv")).read_bytes().decode("utf-8-sig")
     path = write(tmp_path, "scale_up_gb.csv", text, "gb18030")
     with pytest.raises(IngestError, match=r"scale_up_gb\.csv: line 1 is not UTF-8 .*reads as GB18030"):
         land_source("scale_up", path, new_db(tmp_path / "r.duckdb"))
@@ -111,7 +110,7 @@ def test_empty_file_is_refused(tmp_path: Path, source: str, name: str) -> None:
 
 
 def test_csv_cut_mid_row_quarantines_the_short_row(tmp_path: Path) -> None:
-    raw = (SAMPLES / "hitech.csv").read_bytes()
+    raw = (settings.sample("hitech", "hitech.csv")).read_bytes()
     cut = raw[: raw.index(b"GR202635000102") + 4]  # the file ends inside row 3
     path = tmp_path / "hitech_cut.csv"
     path.write_bytes(cut)
@@ -122,7 +121,7 @@ def test_csv_cut_mid_row_quarantines_the_short_row(tmp_path: Path) -> None:
 
 
 def test_gb18030_cut_mid_character_is_a_clear_error(tmp_path: Path) -> None:
-    raw = (SAMPLES / "hitech.csv").read_bytes()
+    raw = (settings.sample("hitech", "hitech.csv")).read_bytes()
     path = tmp_path / "hitech_cut.csv"
     path.write_bytes(raw[: raw.index("福州仓山".encode("gb18030")) + 1])
     with pytest.raises(IngestError, match=r"hitech_cut\.csv: line 3: the file ends in the middle of a GB18030 "
@@ -131,7 +130,7 @@ def test_gb18030_cut_mid_character_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_truncated_xlsx_is_a_clear_error(tmp_path: Path) -> None:
-    raw = (SAMPLES / "little_giant.xlsx").read_bytes()
+    raw = (settings.sample("little_giant", "little_giant.xlsx")).read_bytes()
     path = tmp_path / "little_giant_cut.xlsx"
     path.write_bytes(raw[: len(raw) // 2])
     with pytest.raises(IngestError, match=r"little_giant_cut\.xlsx: not a readable XLSX workbook .*truncated"):
@@ -139,7 +138,7 @@ def test_truncated_xlsx_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_truncated_json_names_line_and_column(tmp_path: Path) -> None:
-    text = (SAMPLES / "firm_master.json").read_text(encoding="utf-8")
+    text = (settings.sample("firm_master", "firm_master.json")).read_text(encoding="utf-8")
     path = tmp_path / "firm_master_cut.json"
     path.write_text(text[: len(text) // 2], encoding="utf-8")
     with pytest.raises(IngestError, match=r"firm_master_cut\.json: line \d+, column \d+: not valid JSON"):

@@ -19,7 +19,8 @@ from registry.ingest.land import land_source
 from registry.models.dbt import run_dbt
 from registry.pipeline.nightly import run_nightly
 
-SAMPLES = settings.SAMPLE_DIR / "sources"
+pytestmark = pytest.mark.slow  # dbt builds over landed sources
+
 S07 = "91350104MAUM67767G"  # 福州仓山博睿检测技术有限公司: 高企 2026-03-18, revoked 2026-09-01 (published 09-05)
 S16 = "91350104MARENPTB7J"  # 福州仓山睿思软件有限公司: 高企 renewed 2026-03-18, revoked 2026-10-08 (published 10-12)
 
@@ -35,10 +36,10 @@ def nights(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Firm master and 高企 list landed, list of 2026-06-01; then the revocation notice lands late and
     the list of 2026-10-15 follows. Everything through the declarative sources."""
     db = new_db(tmp_path_factory.mktemp("nights") / "registry.duckdb")
-    land_source("firm_master", SAMPLES / "firm_master.json", db)
-    land_source("hitech", SAMPLES / "hitech.csv", db)
+    land_source("firm_master", settings.sample("firm_master", "firm_master.json"), db)
+    land_source("hitech", settings.sample("hitech", "hitech.csv"), db)
     run_nightly(dt.date(2026, 6, 1), db)
-    land_source("revocations", SAMPLES / "revocations.csv", db)
+    land_source("revocations", settings.sample("revocations", "revocations.csv"), db)
     run_nightly(dt.date(2026, 10, 15), db)
     return db
 
@@ -62,7 +63,7 @@ def landed_at(db: Path, *deliveries: tuple[str, str, dt.datetime]) -> Path:
     """Land (source, sample file, when in UTC) one after the other, as if each had landed at `when`:
     the samples are landed today, the stories they tell are in the past."""
     for source, name, when in deliveries:
-        land_source(source, SAMPLES / name, db)
+        land_source(source, settings.sample(source, name), db)
         with duckdb.connect(str(db)) as con:
             con.execute("update raw.events set ingested_at = ? where source = ?", [when, source])
     # no night has run: build only the views `--as-known-on` reads (audit.event_knowledge, firm_standing_on)

@@ -37,6 +37,8 @@ from registry.pipeline.nightly import build_models, publish_list
 from registry.pipeline.setup import prepare
 from registry.store import lake
 
+pytestmark = [pytest.mark.e2e, pytest.mark.longest]  # the same nights on Apache Spark (a JVM, local[2])
+
 NIGHTS = (dt.date(2026, 12, 31), dt.date(2030, 12, 31))
 BUDGET_GROUP = "fz-2026-5.a4.software"
 LEDGER_COLUMNS = ("list_date, seq, line_id, entitlement_id, uscc, clause_id, kind, amount, payable_amount, "
@@ -203,8 +205,8 @@ def test_an_unknown_engine_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_lake_holds_the_database_rows_and_follows_it(tmp_path: Path) -> None:
     """One file per load, written once; a load whose rows are gone leaves the lake too."""
     db = new_db(tmp_path / "registry.duckdb")
-    ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
-    ingest_file("events", settings.SAMPLE_DIR / "events_bad.csv", db)
+    ingest_file("events", settings.sample("events", "events.csv"), db)
+    ingest_file("events", settings.sample("events", "events_bad.csv"), db)
     folder = tmp_path / "lake"
     with duckdb.connect(str(db)) as con:
         first = lake.sync(con, folder)
@@ -226,9 +228,9 @@ def test_the_lake_holds_the_database_rows_and_follows_it(tmp_path: Path) -> None
 def test_with_the_spark_engine_an_ingest_writes_its_load_to_the_lake(monkeypatch: pytest.MonkeyPatch,
                                                                       tmp_path: Path) -> None:
     db = new_db(tmp_path / "registry.duckdb")
-    ingest_file("firms", settings.SAMPLE_DIR / "firms.csv", db)
+    ingest_file("firms", settings.sample("firms", "firms.csv"), db)
     assert not settings.lake_dir(db).exists(), "on DuckDB nothing is written"
     monkeypatch.setenv(settings.ENGINE_ENV, "spark")
-    ingest_file("events", settings.SAMPLE_DIR / "events.csv", db)
+    ingest_file("events", settings.sample("events", "events.csv"), db)
     for table in ("events", "firms"):
         assert list((settings.lake_dir(db) / "raw" / table).glob("load-*.parquet")), table

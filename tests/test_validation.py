@@ -1,4 +1,4 @@
-"""Great Expectations suites over ingested batches (registry/validation.py, expectations/*.json)."""
+"""Great Expectations suites over ingested batches (registry/ingest/validation.py, sources/*/expectations.json)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from registry.core import vocabulary
-from registry.core.settings import EXPECTATIONS_DIR, REPO_ROOT
+from registry.core import settings, vocabulary
+from registry.core.settings import REPO_ROOT
 from registry.ingest import validation
+from registry.ingest.spec import spec_names
 from registry.ingest.validation import ExpectationOutcome, SuiteError, ValidationReport, validate_frame
 
 EVENT_COLUMNS = [
@@ -324,7 +325,8 @@ def test_firm_without_name_or_industry_fails() -> None:
 def test_every_suite_file_loads_and_resolves() -> None:
     names = validation.suite_names()
     assert {"events", "firms"} <= set(names)
-    assert names == sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+    assert names == sorted(p.parent.name for p in settings.DEFAULT_SOURCES_DIR.glob(f"*/{settings.SUITE_FILE}"))
+    assert names == spec_names()  # every source has its suite, and every suite is a source's
     for name in names:
         spec = validation.load_suite(name)
         assert spec.description
@@ -359,11 +361,12 @@ def test_new_vocabulary_entry_is_accepted(monkeypatch: pytest.MonkeyPatch) -> No
 
 def _write_suite(directory: Path, name: str, entries: list[dict[str, object]]) -> None:
     body = {"suite": name, "description": "test", "expectations": entries}
-    (directory / f"{name}.json").write_text(json.dumps(body), encoding="utf-8")
+    (directory / name).mkdir()
+    (directory / name / settings.SUITE_FILE).write_text(json.dumps(body), encoding="utf-8")
 
 
 def test_unknown_expectation_type_names_file_and_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setenv(settings.SOURCES_DIR_ENV, str(tmp_path))
     _write_suite(
         tmp_path,
         "broken",
@@ -372,16 +375,16 @@ def test_unknown_expectation_type_names_file_and_entry(tmp_path: Path, monkeypat
             {"type": "expect_column_values_to_be_purple", "kwargs": {"column": "uscc"}},
         ],
     )
-    with pytest.raises(SuiteError, match=r"broken\.json: expectations\[1\].*expect_column_values_to_be_purple"):
+    with pytest.raises(SuiteError, match=r"broken/expectations\.json: expectations\[1\].*to_be_purple"):
         validate_frame("broken", frame(good_firms(), FIRM_COLUMNS))
-    with pytest.raises(SuiteError, match=r"broken\.json"):
+    with pytest.raises(SuiteError, match=r"broken/expectations\.json"):
         validation.build_gx_suite("broken")
 
 
 def test_bad_kwargs_and_unknown_vocabulary_name_the_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(validation, "EXPECTATIONS_DIR", tmp_path)
+    monkeypatch.setenv(settings.SOURCES_DIR_ENV, str(tmp_path))
     _write_suite(tmp_path, "nocolumn", [{"type": "expect_column_values_to_not_be_null", "kwargs": {}}])
-    with pytest.raises(SuiteError, match=r"nocolumn\.json: expectations\[0\]"):
+    with pytest.raises(SuiteError, match=r"nocolumn/expectations\.json: expectations\[0\]"):
         validation.build_gx_suite("nocolumn")
     _write_suite(
         tmp_path,
@@ -393,21 +396,22 @@ def test_bad_kwargs_and_unknown_vocabulary_name_the_entry(tmp_path: Path, monkey
             }
         ],
     )
-    with pytest.raises(SuiteError, match=r"novocab\.json: expectations\[0\].*@vocabulary\.colours"):
+    with pytest.raises(SuiteError, match=r"novocab/expectations\.json: expectations\[0\].*@vocabulary\.colours"):
         validation.build_gx_suite("novocab")
     _write_suite(tmp_path, "typo", [{"typ": "expect_column_values_to_not_be_null"}])
-    with pytest.raises(SuiteError, match=r"typo\.json: expectations\[0\]: unknown keys \['typ'\]"):
+    with pytest.raises(SuiteError, match=r"typo/expectations\.json: expectations\[0\]: unknown keys \['typ'\]"):
         validation.load_suite("typo")
 
 
 def test_missing_suite_file_is_a_value_error() -> None:
-    with pytest.raises(SuiteError, match=r"no_such_suite\.json does not exist"):
+    with pytest.raises(SuiteError, match=r"no_such_suite/expectations\.json does not exist"):
         validate_frame("no_such_suite", frame(good_firms(), FIRM_COLUMNS))
 
 
 # ----------------------------------------------------------------------------------- import and quietness
 
 
+@pytest.mark.slow  # fresh interpreters importing GX and pyspark
 def test_module_import_does_not_import_gx_and_validation_is_quiet() -> None:
     """DAG files import registry modules: no GX at import; and a host logging DEBUG to stdout sees nothing."""
     script = """

@@ -238,7 +238,7 @@ def _program_rule(event_type: str, program: str | None) -> tuple[str, str] | Non
                                "(registry/core/vocabulary.py: add a new programme there and to the catalog)")
         return None
     if event_type in vocabulary.FREE_TEXT_PROGRAM_TYPES:
-        if program is None:
+        if program is None and event_type in vocabulary.PROGRAM_REQUIRED_TYPES:
             return ("program", f"a {event_type} event needs its program (the product it is about)")
         return None
     if program is not None:

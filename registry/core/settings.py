@@ -18,9 +18,12 @@ from registry.core.errors import ConfigError
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 POLICY_DIR = REPO_ROOT / "policies"
-EXPECTATIONS_DIR = REPO_ROOT / "expectations"
-SAMPLE_DIR = REPO_ROOT / "sample_data"
 DEFAULT_SOURCES_DIR = REPO_ROOT / "sources"
+# A source is one folder, sources/<name>/: its spec, its Great Expectations suite and its samples
+# (files named as the publisher delivers them: the spec's `files` glob matches them in an inbox).
+SPEC_FILE = "source.yml"
+SUITE_FILE = "expectations.json"
+SAMPLES_FOLDER = "samples"
 
 TIME_ZONE = ZoneInfo("Asia/Shanghai")  # list dates, 公示 days and "landed by the end of day D" are Shanghai days
 DEMO_DATE = dt.date(2026, 11, 1)
@@ -52,7 +55,8 @@ VARIABLES: dict[str, str] = {  # name -> what it does (README, "Settings")
     DB_ENV_VAR: f"the registry database (default {DEFAULT_DB.relative_to(REPO_ROOT)}); `--db` wins",
     OUTPUT_ENV_VAR: "where the lists are written (default: `lists/` beside the database)",
     SNAPSHOT_ENV: "where the auditors' snapshot is published (default: `snapshot/` beside the database)",
-    SOURCES_DIR_ENV: "the folder of source specs (default: `sources/` in the repository)",
+    SOURCES_DIR_ENV: "the folder of sources, one folder each with its spec, GX suite and samples (default: "
+                     "`sources/` in the repository)",
     INBOX_ENV_VAR: "the folder the ingest DAGs scan for deliveries",
     NOTICE_DAYS_ENV: f"days a published list stays in 公示 before it is confirmed (default {DEFAULT_NOTICE_DAYS})",
     ACTOR_ENV: "who records a hold or release (default: the login name)",
@@ -95,9 +99,19 @@ def gx_project_dir(db: Path) -> Path:
 
 
 def sources_dir() -> Path:
-    """Where the source specs live: $REGISTRY_SOURCES_DIR, else `sources/` in the repository."""
+    """Where the source folders live: $REGISTRY_SOURCES_DIR, else `sources/` in the repository."""
     chosen = _env(SOURCES_DIR_ENV)
     return Path(chosen).resolve() if chosen else DEFAULT_SOURCES_DIR
+
+
+def sample(source: str, name: str) -> Path:
+    """A bundled sample: sources/<source>/samples/<name> in the repository (the demo's, the tests')."""
+    return DEFAULT_SOURCES_DIR / source / SAMPLES_FOLDER / name
+
+
+def bundled_samples() -> list[Path]:
+    """Every bundled sample, in source order (what the demo inbox holds)."""
+    return sorted(p for p in DEFAULT_SOURCES_DIR.glob(f"*/{SAMPLES_FOLDER}/*") if p.is_file())
 
 
 def engine(explicit: str | None = None) -> str:

@@ -118,6 +118,10 @@ FREE_TEXT_PROGRAM_TYPES: frozenset[str] = frozenset({
     "mfg_innovation_center",  # the centre's name: a lead unit may lead several centres
     "digital_benchmark",  # the case or project's name
 })
+# Of those, the types whose rows must name their program: a security evaluation is always of a named
+# product (名称及版本), and 每项产品 pays each one. A centre or a benchmark project may come without its
+# name; it is then one unnamed centre / project of the firm (paid at most once, never one per row).
+PROGRAM_REQUIRED_TYPES: frozenset[str] = frozenset({"product_security_evaluation"})
 
 
 def program_types() -> frozenset[str]:

@@ -151,7 +151,7 @@ def list_specs() -> str:
         try:
             spec = load_spec(path)
         except SpecError as err:  # one broken spec must not hide the others
-            lines.append(f"{path.stem:<18} BROKEN: {err}")
+            lines.append(f"{path.parent.name:<18} BROKEN: {err}")
             continue
         lines.append(f"{spec.name:<18} {spec.contract:<7} {spec.format:<5} {spec.schedule:<12} "
                      f"files {spec.files:<36} suite {spec.suite:<18} {spec.title}")

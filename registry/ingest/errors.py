@@ -10,7 +10,7 @@ class IngestError(RegistryError):
 
 
 class SpecError(IngestError):
-    """A source spec (`sources/<name>.yml`) is malformed; the message names the file and the key."""
+    """A source spec (`sources/<name>/source.yml`) is malformed; the message names the file and the key."""
 
 
 class RowProblem(ValueError):

@@ -193,7 +193,7 @@ def validate(prepared: Prepared, store: Path | None = None, run_name: str | None
     row in the file). With `store`, GX keeps the result in its context there and renders Data Docs."""
     from registry.ingest.validation import validate_frame
 
-    return validate_frame(prepared.spec.suite, prepared.frame, store=store, run_name=run_name)
+    return validate_frame(prepared.spec.suite_path, prepared.frame, store=store, run_name=run_name)
 
 
 def ingest_file(source: str, path: Path, db: Path, progress: Progress | None = None) -> IngestReport:

@@ -1,4 +1,7 @@
-"""Source specs: `sources/<name>.yml`, one file per source, read and checked here.
+"""Source specs: `sources/<name>/source.yml`, one folder per source, read and checked here.
+
+A source is one folder: its spec (`source.yml`), its Great Expectations suite (`expectations.json`)
+and its samples (`samples/`, files named as the publisher delivers them).
 
 A spec says how one publication maps to a contract (`events` or `firms`); `docs/adding-a-source.md`
 walks through writing one. Loading a spec checks everything that can be checked without a file:
@@ -33,7 +36,7 @@ IDENTITY = "contract"  # `fields: contract`: the header row is the contract's ow
 
 _TOP_KEYS = {
     "name", "title", "publisher", "description", "contract", "format", "encoding", "delimiter", "sheet",
-    "header_row", "records", "files", "schedule", "suite", "fields", "extras", "constants", "maps",
+    "header_row", "records", "files", "schedule", "fields", "extras", "constants", "maps",
     "dedup_key", "transform", "fill_merged", "ignore_sheets",
 }
 _FIELD_KEYS = {"column", "template", "aliases", "map", "parse", "unit", "units", "thousands", "day", "optional"}
@@ -84,7 +87,7 @@ class SourceSpec:
     format: str
     files: str
     schedule: str
-    suite: str
+    suite: str  # the source's GX suite: `expectations.json` beside the spec, named like the source
     fields: tuple[FieldSpec, ...]
     publisher: str = ""
     description: str = ""
@@ -119,6 +122,11 @@ class SourceSpec:
         return asset_uri(self.name)
 
     @property
+    def suite_path(self) -> Path:
+        folder = self.path.parent if self.path else settings.sources_dir() / self.name
+        return folder / settings.SUITE_FILE
+
+    @property
     def where(self) -> str:
         return str(self.path) if self.path else f"source spec {self.name!r}"
 
@@ -139,12 +147,14 @@ def asset_uri(source: str) -> str:
 
 
 def spec_paths(folder: Path | None = None) -> list[Path]:
+    """The spec of every source folder (`<folder>/<name>/source.yml`)."""
     folder = folder or sources_dir()
-    return sorted(p for p in folder.glob("*.yml") if p.is_file() and not p.name.startswith("_"))
+    return sorted(p for p in folder.glob(f"*/{settings.SPEC_FILE}") if p.is_file()
+                  and not p.parent.name.startswith(("_", ".")))
 
 
 def spec_names(folder: Path | None = None) -> list[str]:
-    return [p.stem for p in spec_paths(folder)]
+    return [p.parent.name for p in spec_paths(folder)]
 
 
 def find_spec(name_or_path: str | os.PathLike[str]) -> SourceSpec:
@@ -155,10 +165,10 @@ def find_spec(name_or_path: str | os.PathLike[str]) -> SourceSpec:
         if not candidate.is_file():
             raise SpecError(f"{candidate}: no such spec file")
         return load_spec(candidate)
-    path = sources_dir() / f"{text}.yml"
+    path = sources_dir() / text / settings.SPEC_FILE
     if not path.is_file():
         raise SpecError(f"unknown source '{text}'; the sources are: {', '.join(spec_names()) or '(none)'} "
-                        f"(one spec per file in {sources_dir()})")
+                        f"(one folder per source in {sources_dir()}, its spec in <name>/{settings.SPEC_FILE})")
     return load_spec(path)
 
 
@@ -199,8 +209,9 @@ class _Loader:
         if unknown:
             raise self.fail("keys", f"unknown {sorted(unknown)} (allowed: {sorted(_TOP_KEYS)})")
         name = self.text("name")
-        if name != self.path.stem or not _NAME.match(name):
-            raise self.fail("name", f"{name!r} must equal the file name ({self.path.stem!r}) and be snake_case")
+        if name != self.path.parent.name or not _NAME.match(name):
+            raise self.fail("name", f"{name!r} must equal the source's folder name ({self.path.parent.name!r}) "
+                                    "and be snake_case")
         contract_name = self.text("contract")
         if contract_name not in CONTRACTS:
             raise self.fail("contract", f"{contract_name!r} is not one of {sorted(CONTRACTS)}")
@@ -225,9 +236,9 @@ class _Loader:
         if not isinstance(dedup, list) or ("dedup_key" in self.data and not dedup) or any(
                 k not in contract.field_names for k in dedup):
             raise self.fail("dedup_key", f"must be a list of {contract_name} fields, got {dedup!r}")
-        suite = self.text("suite", name)
-        if not (settings.EXPECTATIONS_DIR / f"{suite}.json").is_file():
-            raise self.fail("suite", f"no expectations/{suite}.json")
+        suite = name
+        if not (self.path.parent / settings.SUITE_FILE).is_file():
+            raise self.fail("suite", f"no {settings.SUITE_FILE} beside the spec (the source's GX suite)")
         schedule = self.text("schedule")
         if not _CRON.match(schedule):
             raise self.fail("schedule", f"{schedule!r} is not a 5-part cron expression (Asia/Shanghai)")

@@ -1,6 +1,6 @@
 """Great Expectations checks over every ingested batch, stored and rendered by GX itself.
 
-One source of truth for each suite: `expectations/<suite>.json`, a small reviewable spec that names
+One source of truth for each suite: `sources/<name>/expectations.json`, a small reviewable spec that names
 the closed vocabularies instead of copying them:
 
     {"suite": "events", "description": "...", "expectations": [
@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.core import settings, vocabulary
 from registry.core.errors import RegistryError
-from registry.core.settings import EXPECTATIONS_DIR
+from registry.core.settings import SUITE_FILE, sources_dir
 
 if TYPE_CHECKING:
     import pandas
@@ -81,7 +81,7 @@ VOCABULARY_REFERENCES: dict[str, str] = {
 
 
 class SuiteError(RegistryError):
-    """An expectation suite (expectations/*.json) cannot be loaded; the message names file and entry."""
+    """An expectation suite (sources/<name>/expectations.json) cannot be loaded; the message names file and entry."""
 
 
 _VOCABULARY_PREFIX = "@vocabulary."
@@ -221,19 +221,22 @@ class SuiteSpec:
 
 
 def suite_names() -> list[str]:
-    """The suites that exist: one per `expectations/*.json`."""
-    return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+    """The suites that exist: one per source folder with an `expectations.json`."""
+    return sorted(p.parent.name for p in sources_dir().glob(f"*/{SUITE_FILE}"))
 
 
-def _suite_path(suite: str) -> Path:
-    return EXPECTATIONS_DIR / f"{suite}.json"
+def _suite_path(suite: str | Path) -> Path:
+    """A suite by source name (sources/<name>/expectations.json), or its file (a spec outside sources/)."""
+    return suite if isinstance(suite, Path) else sources_dir() / suite / SUITE_FILE
 
 
-def load_suite(suite: str) -> SuiteSpec:
-    """Read and check `expectations/<suite>.json` (structure only; GX is not imported)."""
+def load_suite(suite: str | Path) -> SuiteSpec:
+    """Read and check a source's suite, `sources/<name>/expectations.json` (or that file given by
+    path), structure only; GX is not imported."""
     path = _suite_path(suite)
-    if "/" in suite or "\\" in suite or not path.is_file():
+    if (isinstance(suite, str) and ("/" in suite or "\\" in suite)) or not path.is_file():
         raise SuiteError(f"no expectation suite {suite!r}: {path} does not exist (have: {suite_names()})")
+    suite = path.parent.name
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
@@ -244,7 +247,7 @@ def load_suite(suite: str) -> SuiteSpec:
     if unknown:
         raise SuiteError(f"{path}: unknown keys {sorted(unknown)} (allowed: {sorted(_SUITE_KEYS)})")
     if data.get("suite") != suite:
-        raise SuiteError(f"{path}: 'suite' is {data.get('suite')!r}, expected {suite!r} (the file name)")
+        raise SuiteError(f"{path}: 'suite' is {data.get('suite')!r}, expected {suite!r} (the source's folder)")
     entries = data.get("expectations")
     if not isinstance(entries, list) or not entries:
         raise SuiteError(f"{path}: 'expectations' must be a non-empty list")
@@ -393,7 +396,7 @@ def build_data_docs(project_dir: Path) -> Path:
     return gx_docs_index(Path(project_dir))
 
 
-def build_gx_suite(suite: str) -> Any:
+def build_gx_suite(suite: str | Path) -> Any:
     """The whole suite as a GX ExpectationSuite (vocabulary resolved now).
 
     Raises SuiteError naming the file and entry for an unknown type or kwargs GX rejects.
@@ -431,9 +434,10 @@ def _result_format(frame: pandas.DataFrame) -> dict[str, Any]:
     return dict(_RESULT_FORMAT)
 
 
-def validate_frame(suite: str, frame: pandas.DataFrame, store: Path | None = None,
+def validate_frame(suite: str | Path, frame: pandas.DataFrame, store: Path | None = None,
                    run_name: str | None = None) -> ValidationReport:
-    """Run `expectations/<suite>.json` over `frame` (one batch) and report every expectation's verdict.
+    """Run the source's suite (`sources/<suite>/expectations.json`, or that file) over `frame` (one
+    batch) and report every expectation's verdict.
 
     With `store` (a folder: the GX context lives in `store/gx/`), GX stores the suite and the result
     and updates its Data Docs; `run_name` names the run there (a load id). Without it, nothing is stored.
@@ -464,7 +468,7 @@ def validate_frame(suite: str, frame: pandas.DataFrame, store: Path | None = Non
             result = batch.validate(gx_suite, result_format=_result_format(frame))
         else:
             result, identifier, docs_page = _run_checkpoint(Path(store), gx_suite, gx_frame, _result_format(frame),
-                                                            run_name or suite)
+                                                            run_name or spec.name)
             result_id = str(identifier)
 
     outcomes: dict[int, ExpectationOutcome] = {}
@@ -482,7 +486,7 @@ def validate_frame(suite: str, frame: pandas.DataFrame, store: Path | None = Non
     ordered = [outcomes[i] for i in sorted(outcomes)]
     failed = sum(1 for o in ordered if not o.success)
     return ValidationReport(
-        suite=suite,
+        suite=spec.name,
         success=failed == 0,
         evaluated=len(ordered),
         failed=failed,

@@ -9,7 +9,8 @@ is no reason for a child here: dbt-spark never opens the DuckDB file.
 
 After the build, every table of Spark's `intermediate` and `marts` schemas is read back from its
 Parquet files into the DuckDB database, under the same names and with the types of the models'
-contracts, and the DuckDB target builds the staging and audit views over them (the audit views
+contracts (tables only: Spark's views are rebuilt as DuckDB views), and the DuckDB target builds
+the staging, marts and audit views over them (the audit views
 read the ledger, which stays in DuckDB). From there the night is the same on both engines: the
 ledger appends from marts.fct_entitlements, the lists, the invariants and the snapshot.
 """
@@ -175,7 +176,8 @@ def build(db: Path, as_of: dt.date, changed_since: dict | None = None, full_refr
     LAST.read_back = time.monotonic() - started
     started = time.monotonic()
     duckdb_dbt.run_dbt(["build", "--select", "path:models/staging,resource_type:model", "path:models/audit+",
-                        "--exclude-resource-type", "unit_test"], db, as_of)
+                        "path:models/marts,config.materialized:view", "--exclude-resource-type", "unit_test"],
+                       db, as_of)
     LAST.duckdb_views = time.monotonic() - started
     return LAST
 
@@ -194,9 +196,11 @@ def read_back(spark: Any, db: Path) -> list[str]:
         con.execute("begin transaction")
         for schema in READ_BACK_SCHEMAS:
             con.execute(f"create schema if not exists {schema}")
+            # views are not data: DuckDB builds its own over the tables read back (build, below)
+            views = {row["viewName"] for row in spark.sql(f"show views in {schema}").collect()}
             for row in spark.sql(f"show tables in {schema}").collect():
                 name = row["tableName"]
-                if row["isTemporary"] or "__dbt" in name:
+                if row["isTemporary"] or "__dbt" in name or name in views:
                     continue
                 frame = spark.table(f"{schema}.{name}")
                 files = sorted(frame.inputFiles())

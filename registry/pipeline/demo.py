@@ -23,6 +23,16 @@ DEMO_DATE = settings.DEMO_DATE
 SAMPLE_FILES = (("firms", "firms.csv"), ("events", "events.csv"), ("events", "events_bad.csv"))
 
 
+def fill_demo_inbox(folder: Path) -> list[Path]:
+    """Copy every bundled sample (sources/*/samples/*) into `folder`, as deliveries in an inbox: what
+    `make airflow` points the ingest DAGs at. Returns the copies; files already there are replaced."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for sample in settings.bundled_samples():
+        copies.append(Path(shutil.copy2(sample, folder / sample.name)))
+    return copies
+
+
 def run_demo(db: Path, list_date: dt.date = DEMO_DATE, progress: Progress | None = None,
              on_step: Callable[[str], None] | None = None,
              on_line: Callable[[str], None] | None = None) -> tuple[list[IngestReport], PublishedList]:
@@ -40,5 +50,5 @@ def run_demo(db: Path, list_date: dt.date = DEMO_DATE, progress: Progress | None
         reports = []
         for source, name in SAMPLE_FILES:
             step(f"ingesting {name} as {source}")
-            reports.append(ingest_file(source, settings.SAMPLE_DIR / name, db, progress))
+            reports.append(ingest_file(source, settings.sample(source, name), db, progress))
         return reports, run_nightly(list_date, db, on_step=on_step, on_line=on_line)

@@ -1,10 +1,10 @@
-"""Write the bundled samples of the declarative sources (sources/*.yml), each shaped like the real
-publication it stands for, dirt included. Deterministic; run from the repository root:
+"""Write the bundled samples of the published lists (sources/<name>/samples/), each shaped like the
+real publication it stands for, dirt included. Deterministic; run from the repository root:
 
-    .venv/bin/python sample_data/sources/generate.py
+    .venv/bin/python sources/generate_list_samples.py
 
 Every firm, name, 文号 and amount is invented; every USCC comes from registry.core.uscc.make_uscc (valid
-check characters), except the ones that are wrong on purpose. README.md beside this file lists, per
+check characters), except the ones that are wrong on purpose. list_samples.md beside this file lists, per
 sample, the dirt it carries and what the registry must do with each dirty row. A sample may also be
 a trimmed real file saved by hand (as single_champion.xlsx is): this script only owns the files it
 writes.
@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent.parent))
+sys.path.insert(0, str(HERE.parent))
 
 from openpyxl import Workbook  # noqa: E402
 from openpyxl.styles import Alignment, Font  # noqa: E402
@@ -253,8 +253,9 @@ SAMPLES = {
 
 def main() -> None:
     for file_name, write in SAMPLES.items():
-        write(HERE / file_name)
-        print(f"wrote {HERE / file_name}")
+        path = HERE / Path(file_name).stem / "samples" / file_name  # the source's own folder
+        write(path)
+        print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Write the bundled sample data: firms.csv, events.csv and events_bad.csv (deterministic).
 
-Run from the repository root:  .venv/bin/python sample_data/generate.py
+Run from the repository root:  .venv/bin/python sources/generate_demo_samples.py
 
 All firms, names, codes and 文号 are invented. Every USCC is made by registry.core.uscc.make_uscc, so
 check characters are valid and positions 3-8 equal the firm's division code. README.md in this
@@ -269,9 +269,9 @@ def main() -> None:
     firms = firm_table()
     assert all(f["uscc"][2:8] == f["division_code"] for f in firms.values())
     events, bad = all_events(firms), bad_events(firms)
-    write_csv(HERE / "firms.csv", FIRM_FIELDS, list(firms.values()))
-    write_csv(HERE / "events.csv", EVENT_FIELDS, events)
-    write_csv(HERE / "events_bad.csv", EVENT_FIELDS, bad)
+    write_csv(HERE / "firms" / "samples" / "firms.csv", FIRM_FIELDS, list(firms.values()))
+    write_csv(HERE / "events" / "samples" / "events.csv", EVENT_FIELDS, events)
+    write_csv(HERE / "events" / "samples" / "events_bad.csv", EVENT_FIELDS, bad)
     print(f"wrote {len(firms)} firms, {len(events)} events, {len(bad)} rows in events_bad.csv")
 
 
