@@ -4,9 +4,13 @@ A source is a spec in `sources/` (see `registry.ingest.spec`); the plain `events
 sources are specs too (`fields: contract`: the header is the contract's field names). For any
 source the steps are the same:
 
-1. read the file (`registry.ingest.readers`: CSV/XLSX/JSON, encoding, header row);
-2. map each row to contract texts (`registry.ingest.mapping`: columns, maps, converters, constants);
-3. check each row against the contract (`registry.core.contracts` parsers and cross-field rules);
+1. read the file into DuckDB (`registry.ingest.staging`: CSV in any declared encoding split by
+   DuckDB, with Python's csv reader for the lines that hold quotes; XLSX/JSON via `readers`);
+2. map each row to contract texts (`registry.ingest.mapping`: columns, maps, converters, constants),
+   in SQL over the whole batch (`registry.ingest.batch`; converters once per distinct value);
+3. check each row against the contract (`registry.core.contracts` parsers and cross-field rules):
+   the SQL twins (`registry.ingest.sqltwins`) accept the rows the parsers accept as they are, every
+   other row is checked in Python by `registry.ingest.rowcheck`, which gives every reason;
 4. dedup: the same fact twice in the file is a duplicate; two rows with the same identity (the
    contract's, per event kind: `Contract.identity`; and the spec's `dedup_key` when it declares one)
    but another value are a conflict and the later one is quarantined naming the earlier row;
@@ -41,14 +45,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pandas as pd
 
 from registry.core import crashpoints, settings
-from registry.core.contracts import Contract, FieldError
+from registry.core.contracts import Contract
+from registry.ingest.batch import check_batch
 from registry.ingest.errors import IngestError, SpecError
-from registry.ingest.mapping import Binding, Mapped, Problem
-from registry.ingest.readers import read_table
+from registry.ingest.mapping import Binding, Problem
+from registry.ingest.rowcheck import CORRECTION_HINT, Duplicate, fact_key
+from registry.ingest.rowcheck import differing as _differing
+from registry.ingest.rowcheck import text as _text
 from registry.ingest.spec import SourceSpec, find_spec
+from registry.ingest.staging import stage
 from registry.store import db as registry_db
 from registry.store import lake
 from registry.store.lock import writer_lock
@@ -89,12 +98,6 @@ class IngestReport:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Duplicate:
-    row_number: int
-    of_row: int  # the earlier row of the same file it repeats
-
-
 @dataclass
 class Prepared:
     """A file read, mapped, checked and deduplicated within itself; nothing written yet."""
@@ -104,10 +107,11 @@ class Prepared:
     sha256: str
     location: str  # where the header was found
     read: int
-    rows: dict[str, dict[str, Any]]  # fact key -> parsed contract row (+ row_number)
+    rows: dict[str, dict[str, Any]]  # fact key -> contract row as texts (`rowcheck.text` of each parsed value)
     problems: list[Problem]
     duplicates: list[Duplicate]
     frame: pd.DataFrame  # every row read, as contract texts plus its source row_number: what GX validates
+    facts: pd.DataFrame  # `rows` as texts (_key, row_number, contract fields), file order: what lands
     warnings: list[str]
     ignored_columns: list[str]
     columns: dict[str, str]  # contract field -> where it comes from (column, template or constant)
@@ -133,129 +137,40 @@ class Landing:
         return Landing(dict(prepared.rows), [], [], [])
 
 
-def fact_key(contract: Contract, row: dict[str, Any]) -> str:
-    canonical = json.dumps([str(row[name]) if row[name] is not None else None for name in contract.key_fields])
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
-
-
-def _parse_row(contract: Contract, mapped: Mapped, row_number: int, binding: Binding, today: dt.date,
-               ) -> tuple[dict[str, Any], list[Problem]]:
-    """The contract check: every field through its parser, then the cross-field rules.
-
-    Returns the fields that parsed (all of them when there is no problem) and the problems."""
-    problems = list(mapped.problems)
-    parsed: dict[str, Any] = {}
-    for fld in contract.fields:
-        value = mapped.values.get(fld.name)
-        if fld.name in mapped.failed:
-            continue
-        if value is None:
-            if fld.required:
-                problems.append(Problem(row_number, fld.name, None, _where(binding, fld.name, "missing required value"),
-                                        mapped.raw_row))
-            parsed[fld.name] = None
-            continue
-        try:
-            parsed[fld.name] = fld.parse(value)
-        except FieldError as err:
-            problems.append(Problem(row_number, fld.name, value, _where(binding, fld.name, str(err)), mapped.raw_row))
-    if not problems and contract.row_rules is not None:
-        problems = [Problem(row_number, f, _text(parsed.get(f)), reason, mapped.raw_row)
-                    for f, reason in contract.row_rules(parsed, today)]
-    return parsed, problems
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def _where(binding: Binding, name: str, reason: str) -> str:
-    label = binding.label(name)
-    return reason if label == name else f"column {label}: {reason}"
-
-
-def _differing(contract: Contract, first: dict[str, Any], second: dict[str, Any]) -> list[str]:
-    return [n for n in contract.key_fields if _text(first.get(n)) != _text(second.get(n))]
-
-
-def _conflict(contract: Contract, first: dict[str, Any], second: dict[str, Any]) -> str:
-    differing = _differing(contract, first, second)
-    shown = ", ".join(f"{n} {first[n]!s} vs {second[n]!s}" for n in differing[:3])
-    return shown
-
-
-CORRECTION_HINT = ("if the new value is a correction, send a `retracted` row for the fact as it landed together "
-                   "with the new one (docs/adding-a-source.md, \"Corrections\"); if not, correct the source")
-
-
 def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, today: dt.date | None = None) -> Prepared:
-    """Steps 1-4 (read, map, contract check, dedup within the file) for `path` as source `spec`."""
+    """Steps 1-4 (read, map, contract check, dedup within the file) for `path` as source `spec`:
+    DuckDB reads the file and checks the batch in SQL; Python checks only the rows SQL does not
+    accept (`registry.ingest.staging`, `registry.ingest.batch`)."""
     path = Path(path)
-    contract = spec.contract_def
     today = today or settings.today()
-    sha = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else ""
+    sha = _sha256(path)
     binding = Binding(spec)
-    table = read_table(spec, path, binding)
-    binding.bind(table.header)
-    total = len(table.rows)
-    tick = _ticker(progress, "checking rows", total)
-    landed: dict[str, dict[str, Any]] = {}
-    by_dedup: dict[tuple, dict[str, Any]] = {}
-    by_identity: dict[tuple, dict[str, Any]] = {}
-    problems: list[Problem] = []
-    duplicates: list[Duplicate] = []
-    frame_rows: list[dict[str, str | None]] = []
-    for done, row in enumerate(table.rows, start=1):
-        mapped = binding.map(row)
-        parsed, row_problems = _parse_row(contract, mapped, row.number, binding, today)
-        # GX sees each value as it would land (canonical text) or, where it failed, as mapped.
-        frame_rows.append({"row_number": row.number,
-                           **{name: _text(parsed[name]) if name in parsed else mapped.values.get(name)
-                              for name in contract.field_names}})
-        tick(done)
-        if row_problems:
-            problems.extend(row_problems)
-            continue
-        key = fact_key(contract, parsed)
-        if key in landed:
-            duplicates.append(Duplicate(row.number, landed[key]["row_number"]))
-            continue
-        dedup = tuple(str(parsed[n]) for n in spec.dedup_key)
-        earlier = by_dedup.get(dedup) if spec.dedup_key else None
-        if earlier is not None:
-            problems.append(Problem(
-                row.number, spec.dedup_key[-1], None,
-                f"conflicts with row {earlier['row_number']}: same {', '.join(spec.dedup_key)} but "
-                f"{_conflict(contract, earlier, parsed)}; one of the two is wrong: correct the source",
-                mapped.raw_row))
-            continue
-        names = contract.identity(parsed)
-        identity = (names, tuple(_text(parsed[n]) for n in names))
-        earlier = by_identity.get(identity)
-        if earlier is not None:
-            differing = _differing(contract, earlier, parsed)
-            problems.append(Problem(
-                row.number, differing[0], _text(parsed[differing[0]]),
-                f"conflicts with row {earlier['row_number']} of {path.name}: the same fact (same "
-                f"{', '.join(names)}) with another value: {_conflict(contract, earlier, parsed)} (exists with a "
-                f"different value: one of the two is wrong, never a second fact); {CORRECTION_HINT}",
-                mapped.raw_row))
-            continue
-        parsed["_key"], parsed["row_number"] = key, row.number
-        landed[key] = by_identity[identity] = parsed
-        if spec.dedup_key:
-            by_dedup[dedup] = parsed
+    with duckdb.connect(":memory:") as con:
+        staged = stage(spec, path, binding, con, "staged")
+        binding.bind(staged.header)
+        if progress is not None:
+            progress("checking rows", 0, 1)
+        checked = check_batch(con, staged, binding, today, path.name)
+    if progress is not None:
+        progress("checking rows", checked.read, checked.read)
     columns = {f.name: binding.label(f.name) for f in spec.fields}
     columns.update({name: f"constant {value!r}" for name, value in spec.constants.items()})
     return Prepared(
-        spec=spec, path=path, sha256=sha, location=table.location, read=total, rows=landed, problems=problems,
-        duplicates=duplicates,
-        frame=pd.DataFrame(frame_rows, columns=["row_number", *contract.field_names], dtype="object"),
-        warnings=table.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
-        blank_rows=table.blank_rows, physical_rows=table.physical_rows,
+        spec=spec, path=path, sha256=sha, location=staged.location, read=checked.read, rows=checked.rows,
+        problems=checked.problems, duplicates=checked.duplicates, frame=checked.frame, facts=checked.facts,
+        warnings=staged.warnings + binding.warnings, ignored_columns=binding.ignored, columns=columns,
+        blank_rows=staged.blank_rows, physical_rows=staged.physical_rows,
     )
+
+
+def _sha256(path: Path) -> str:
+    if not path.is_file():
+        return ""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _ticker(progress: Progress | None, stage: str, total: int) -> Callable[[int], None]:
@@ -346,8 +261,8 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
             progress("landing", 0, report.landed)
         con.execute("begin transaction")
         try:
-            _insert_rows(con, contract, table, key_column, landing.new, spec.name, prepared.sha256, ingested_at,
-                         load_id)
+            _insert_rows(con, contract, table, key_column, _new_facts(prepared, landing.new), spec.name,
+                         prepared.sha256, ingested_at, load_id)
             crashpoints.reach("ingest_rows_inserted")
             _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
             con.execute(
@@ -393,8 +308,18 @@ _RETRACTS = """r.uscc = e.uscc and r.event_type = e.event_type and coalesce(r.le
                and (r.amount is null or r.amount::varchar = e.amount::varchar)"""
 
 
-def _frame(rows: list[dict[str, Any]], names: list[str]) -> pd.DataFrame:
-    return pd.DataFrame([[_text(r.get(n)) for n in names] for r in rows], columns=names, dtype="object")
+def _new_facts(prepared: Prepared, keys: Any) -> pd.DataFrame:
+    """The prepared facts (texts, file order) whose fact key is in `keys`."""
+    facts = prepared.facts
+    return facts[facts["_key"].isin(list(keys))]
+
+
+def _frame(facts: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Columns `names` of `facts` as texts (row numbers too)."""
+    out = facts[names].reset_index(drop=True)
+    if "row_number" in names:
+        out = out.assign(row_number=out["row_number"].map(str))
+    return out.astype("object")
 
 
 def against_landed(con: Any, prepared: Prepared) -> Landing:
@@ -456,15 +381,16 @@ def _retracted_keys(con: Any, events: list[dict[str, Any]], retractions: pd.Data
 
 def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
     contract = prepared.spec.contract_def
-    rows = list(landing.new.values())
-    retractions = _frame([r for r in prepared.rows.values() if r["action"] == "retracted"],
+    facts = prepared.facts
+    retractions = _frame(facts[facts["action"] == "retracted"],
                          ["uscc", "event_type", "level", "effective_date", "program", "amount"])
-    by_identity: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        by_identity.setdefault(contract.identity(row), []).append(row)
+    new = _new_facts(prepared, landing.new)
+    types_of: dict[tuple[str, ...], list[str]] = {}  # identity -> its event types, in order of first appearance
+    for event_type in pd.unique(new["event_type"]):
+        types_of.setdefault(contract.identity({"event_type": event_type}), []).append(event_type)
     conflicts: dict[str, dict[str, Any]] = {}
-    for names, group in by_identity.items():
-        incoming = _frame(group, [*names, "_key"])
+    for names, types in types_of.items():
+        incoming = _frame(new[new["event_type"].isin(types)], [*names, "_key"])
         found = _landed_candidates(con, incoming, list(names))
         withdrawn = _retracted_keys(con, found, retractions)
         for landed in found:
@@ -487,10 +413,11 @@ def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
 def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> None:
     """A retraction that withdraws nothing (no such fact landed, none in this file) is reported: it
     lands, since the fact may come later from another source, but never silently."""
-    retractions = [r for r in landing.new.values() if r["action"] == "retracted"]
-    if not retractions:
+    new = _new_facts(prepared, landing.new)
+    retractions = new[new["action"] == "retracted"]
+    if retractions.empty:
         return
-    facts = [r for r in prepared.rows.values() if r["action"] != "retracted"]
+    facts = prepared.facts[prepared.facts["action"] != "retracted"]
     names = ["uscc", "event_type", "level", "effective_date", "program", "amount", "row_number"]
     con.register("new_retractions", _frame(retractions, names))
     con.register("file_facts", _frame(facts, names))
@@ -514,9 +441,8 @@ def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> No
 def _firm_changes(con: Any, prepared: Prepared, landing: Landing) -> None:
     """Master data that changed since the firm's last delivery (the newest delivery wins: a firm
     renames, moves, changes industry); the changes are reported, a division change first."""
-    rows = list(landing.new.values())
     names = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
-    con.register("incoming_firms", _frame(rows, names))
+    con.register("incoming_firms", _frame(_new_facts(prepared, landing.new), names))
     try:
         changed = con.execute("""
             with latest as (
@@ -549,17 +475,12 @@ def _docs_relative(page: str | None, base: Path) -> str | None:
         return page
 
 
-def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: dict[str, dict[str, Any]],
+def _insert_rows(con, contract: Contract, table: str, key_column: str, landed: pd.DataFrame,
                  source: str, sha: str, ingested_at: dt.datetime, load_id: str) -> None:
-    if not landed:
+    if landed.empty:
         return
     names = list(contract.field_names)
-    frame = pd.DataFrame(
-        [[row["_key"], *(None if row[n] is None else str(row[n]) for n in names), row["row_number"]]
-         for row in landed.values()],
-        columns=[key_column, *names, "row_number"],
-        dtype="object",
-    )
+    frame = landed[["_key", *names, "row_number"]].rename(columns={"_key": key_column}).reset_index(drop=True)
     con.register("incoming", frame)
     try:
         con.execute(

@@ -44,6 +44,7 @@ class Binding:
         self.resolved: dict[str, dict[str, list[str]]] = {}  # field -> spec column -> header texts found
         self.warnings: list[str] = []
         self.ignored: list[str] = []
+        self.used: set[str] = set()  # header texts some field reads
         self.expected = ", ".join(self._describe(f, c) for f in self._all_fields() if not f.optional
                                   for c in f.columns)
         self.explain = (f"; the {self.contract.name} contract is: {','.join(self.contract.field_names)}"
@@ -93,6 +94,7 @@ class Binding:
                         self.warnings.append(f"column '{header_text}' read as '{column}' ({fld.name}): "
                                              "a declared alias")
         self.ignored = [h for h in header if h not in used]
+        self.used = used
         if self.spec.identity:
             self.warnings += [f"column '{h}' is not in the {self.contract.name} contract and is ignored"
                               for h in self.ignored if h]
@@ -165,7 +167,11 @@ class Binding:
         return None
 
     def _value(self, fld: FieldSpec, row: SourceRow) -> str | None:
-        cell = self._cell(fld, row)
+        return self.convert(fld, self._cell(fld, row))
+
+    def convert(self, fld: FieldSpec, cell: Any) -> str | None:
+        """A field's cell (as `_cell` finds it) -> its contract text: the spec's map, then its converter.
+        For a text cell this depends on `clean(cell)` only (the set-based path memoises it)."""
         if cell is None or clean(cell) is None:
             return None
         if fld.mapping is not None:

@@ -198,6 +198,36 @@ def _records(text: str, spec: SourceSpec, path: Path) -> list[tuple[int, int, li
     return records
 
 
+def csv_record_rows(header: list[str], first: int, last: int, cells: list[Any], lines: list[str], total_lines: int,
+                    delimiter: str) -> tuple[list[SourceRow], list[int]]:
+    """The rows and blank lines of one CSV record after the header: `first`..`last` its physical lines,
+    `lines` their text (terminators kept), `total_lines` the file's physical lines."""
+    if last == first:
+        if _blank(cells):
+            return [], [first]
+        return [_row(header, first, cells, strict_width=True)], []
+    if _blank(cells) and all(_blank_line(line, delimiter) for line in lines):
+        return [], list(range(first, last + 1))
+    unclosed = last == total_lines and "".join(lines).count('"') % 2 == 1
+    if unclosed:
+        issue = (f"a quote opened on line {first} is never closed: it swallows lines {first + 1}-{last}, to the "
+                 "end of the file, into this row (each swallowed line is quarantined too); close the quote")
+        inside = f"swallowed by the quote opened on line {first}, never closed (lines {first}-{last})"
+    else:
+        issue = (f"row runs over lines {first}-{last}: a quoted value holds line breaks (a stray quote swallowing "
+                 "the rows after it, or a line break typed in a cell); each of those lines is quarantined too")
+        inside = f"inside the quoted value that starts on line {first} (one row over lines {first}-{last})"
+    values = {name: cells[i] for i, name in enumerate(header) if i < len(cells)}
+    rows = [SourceRow(first, values, issue)]
+    blank: list[int] = []
+    for number, line in enumerate(lines[1:], start=first + 1):
+        if _blank_line(line, delimiter):
+            blank.append(number)
+        else:
+            rows.append(SourceRow(number, {f"(line {number})": line.rstrip("\r\n")}, inside))
+    return rows, blank
+
+
 def _read_csv(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
     text = _decode(path.read_bytes(), spec, path)
     if not text.strip():
@@ -213,32 +243,10 @@ def _read_csv(spec: SourceSpec, path: Path, check: HeaderCheck) -> Table:
     for first, last, cells in records:
         if first <= header_end:
             continue
-        if last == first:
-            if _blank(cells):
-                blank.append(first)
-            else:
-                rows.append(_row(header, first, cells, strict_width=True))
-            continue
-        lines = physical[first - 1:last]
-        if _blank(cells) and all(_blank_line(line, spec.delimiter) for line in lines):
-            blank.extend(range(first, last + 1))
-            continue
-        unclosed = last == len(physical) and "".join(lines).count('"') % 2 == 1
-        if unclosed:
-            issue = (f"a quote opened on line {first} is never closed: it swallows lines {first + 1}-{last}, to the "
-                     "end of the file, into this row (each swallowed line is quarantined too); close the quote")
-            inside = f"swallowed by the quote opened on line {first}, never closed (lines {first}-{last})"
-        else:
-            issue = (f"row runs over lines {first}-{last}: a quoted value holds line breaks (a stray quote swallowing "
-                     "the rows after it, or a line break typed in a cell); each of those lines is quarantined too")
-            inside = f"inside the quoted value that starts on line {first} (one row over lines {first}-{last})"
-        values = {name: cells[i] for i, name in enumerate(header) if i < len(cells)}
-        rows.append(SourceRow(first, values, issue))
-        for number, line in enumerate(lines[1:], start=first + 1):
-            if _blank_line(line, spec.delimiter):
-                blank.append(number)
-            else:
-                rows.append(SourceRow(number, {f"(line {number})": line.rstrip("\r\n")}, inside))
+        record_rows, record_blank = csv_record_rows(header, first, last, cells, physical[first - 1:last],
+                                                    len(physical), spec.delimiter)
+        rows += record_rows
+        blank += record_blank
     return Table(header=header, rows=rows, location=f"header on line {header_line}", header_row=header_line,
                  blank_rows=blank, physical_rows=max(len(physical) - header_end, 0))
 
