@@ -19,6 +19,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_fuzz_ingest import AMOUNTS, BAD_USCCS, DATES, USCCS, csv_files, xlsx_files
@@ -30,6 +31,8 @@ from registry.ingest.land import prepare
 from registry.ingest.mapping import Binding
 from registry.ingest.readers import read_table
 from registry.ingest.spec import find_spec
+
+pytestmark = pytest.mark.slow  # property tests over generated hostile files
 
 TODAY = dt.date(2026, 11, 1)
 SAME = settings(deadline=None, database=None, derandomize=True, print_blob=True,
