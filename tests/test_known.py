@@ -112,3 +112,16 @@ def test_a_firm_listed_on_a_night_is_known_that_night_and_a_late_file_is_learned
     text = firm_as_known_on(db, A, NIGHT_2)
     known, later = text.split("learned later:")
     assert "tech_center granted provincial" in known and "tech_center granted municipal" in known
+
+
+def test_retraction_matching_has_one_definition_the_models_and_ingest_share() -> None:
+    """Ingest tells a correction from a conflict, and reports a retraction that withdraws nothing, with
+    the models' own rule (macros/rules/retraction_withdraws.sql rendered), never a copy of it."""
+    from registry.ingest.land import _retraction_matches
+
+    rendered = _retraction_matches("r", "e")
+    assert "r.effective_date = e.effective_date" in rendered and "r.amount is null or" in rendered
+    rule = re.compile(r"coalesce\(\w+\.level, ''\) = coalesce\(\w+\.level, ''\)")
+    copies = [str(path.relative_to(REPO_ROOT)) for path in (REPO_ROOT / "registry").rglob("*.py")
+              if rule.search(path.read_text(encoding="utf-8"))]
+    assert copies == [], f"retraction matching written again in Python: {copies}"

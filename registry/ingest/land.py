@@ -36,6 +36,7 @@ sources check` runs both, so it reports exactly what a load would do.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -299,13 +300,26 @@ def safe_text(text: str | None) -> str | None:
 
 # ------------------------------------------------------------------------- step 5: against what landed
 
-# A landed retraction (or one in the file) withdraws the facts it names exactly as the models read it
-# (int_events_in_force): same firm, event type, level and effective date, and the program and amount
-# when the retraction gives them.
-_RETRACTS = """r.uscc = e.uscc and r.event_type = e.event_type and coalesce(r.level, '') = coalesce(e.level, '')
-               and r.effective_date::varchar = e.effective_date::varchar
-               and (r.program is null or r.program = e.program)
-               and (r.amount is null or r.amount::varchar = e.amount::varchar)"""
+# A landed retraction (or one in the file) withdraws the facts it names exactly as the models read it:
+# the one definition is the dbt macro `retraction_matches` (dbt_project/macros/rules/
+# retraction_withdraws.sql, plain Jinja), rendered here once. Its comparisons are typed as raw.events
+# is; this file's facts are texts, so they are compared through `_typed`.
+_RETRACTION_MACROS = settings.DBT_PROJECT_DIR / "macros" / "rules" / "retraction_withdraws.sql"
+
+
+@functools.cache
+def _retraction_matches(r: str, e: str) -> str:
+    """The SQL condition "retraction `r` names record `e`", rendered from the models' own macro."""
+    import jinja2
+
+    module = jinja2.Environment().from_string(_RETRACTION_MACROS.read_text(encoding="utf-8")).module
+    return str(module.retraction_matches(r, e))  # type: ignore[attr-defined]
+
+
+def _typed(frame_name: str, extra: str = "") -> str:
+    """A registered frame of checked texts, typed as raw.events for the retraction rule."""
+    return (f"(select uscc, event_type, level, cast(effective_date as date) as effective_date, program, "  # noqa: S608
+            f"cast(amount as decimal(18, 2)) as amount{extra} from {frame_name})")  # our frame names
 
 
 def _new_facts(prepared: Prepared, keys: Any) -> pd.DataFrame:
@@ -369,11 +383,13 @@ def _retracted_keys(con: Any, events: list[dict[str, Any]], retractions: pd.Data
     keys = [e["event_key"] for e in events]
     con.register("file_retractions", retractions)
     try:
+        matches = _retraction_matches("r", "e")
         found = con.execute(f"""
             select e.event_key from raw.events as e
             where e.event_key in (select unnest(?)) and (
-                exists (select 1 from raw.events as r where r.action = 'retracted' and {_RETRACTS})
-                or exists (select 1 from file_retractions as r where {_RETRACTS}))""", [keys]).fetchall()  # noqa: S608
+                exists (select 1 from raw.events as r where r.action = 'retracted' and {matches})
+                or exists (select 1 from {_typed("file_retractions")} as r where {matches}))""",  # noqa: S608
+            [keys]).fetchall()
     finally:
         con.unregister("file_retractions")
     return {k for (k,) in found}
@@ -423,10 +439,11 @@ def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> No
     con.register("file_facts", _frame(facts, names))
     try:
         lonely = con.execute(f"""
-            select r.row_number, r.uscc, r.event_type, r.level, r.effective_date from new_retractions as r
+            select r.row_number, r.uscc, r.event_type, r.level, r.effective_date
+            from {_typed("new_retractions", ", row_number")} as r
             where not exists (select 1 from raw.events as e where e.action <> 'retracted'
-                              and e.uscc = r.uscc and {_RETRACTS})
-              and not exists (select 1 from file_facts as e where {_RETRACTS})
+                              and e.uscc = r.uscc and {_retraction_matches("r", "e")})
+              and not exists (select 1 from {_typed("file_facts")} as e where {_retraction_matches("r", "e")})
             order by r.row_number::integer""").fetchall()  # noqa: S608
     finally:
         con.unregister("new_retractions")
