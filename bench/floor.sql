@@ -9,7 +9,8 @@
 --   trigger date (scale_up spells), industry scope by code prefix;
 --   amount rules: fixed, up_to (planned at the cap), percent_of_grant (grant paid from a year
 --   before to three years after the trigger) with an optional cap;
---   不可重复 (first qualifying trigger per clause and firm), revoked designations, source
+--   不可重复 (first qualifying trigger per clause and firm), 新认定 (a granted row while the firm
+--   still holds that designation is a republication and pays nothing), revoked designations, source
 --   retractions, 就高不重复 (highest in the stacking group per triggering event; ties: in-force
 --   document before a draft, then clause id), automatic list only.
 -- A clause with another amount rule is reported as not covered (`covered = false`).
@@ -52,7 +53,7 @@ triggers as (
     select c.clause_id, c.first_time, c.scale_condition, c.industry_scope, c.amount_rule, c.amount_yuan,
            c.percent, c.grant_event_type, c.grant_program, c.cap_yuan, c.stacking_group, c.repeatable,
            c.is_draft, c.on_automatic_list,
-           e.event_id, e.uscc, e.event_type, e.lv, e.effective_date as trigger_date, m.industry_code
+           e.event_id, e.uscc, e.event_type, e.action, e.lv, e.effective_date as trigger_date, m.industry_code
     from in_force as e
     join clauses as c
         on c.trigger_event_type = e.event_type and (c.trigger_level is null or c.trigger_level = e.level)
@@ -69,11 +70,14 @@ history as (  -- validity spells of the designations/statuses of the firms that 
     select e.*,
            lead(e.effective_date) over w as next_date,
            lead(e.action) over w as next_action,
+           lag(e.action) over w as prev_action,
+           lag(e.effective_date) over w as prev_date,
            case when t.validity_years is not null
-                then cast(e.effective_date + to_years(t.validity_years) as date) end as expires_on
+                then cast(e.effective_date + to_years(t.validity_years) as date) end as expires_on,
+           t.validity_years
     from firm_events as e
     join reference.event_types as t on t.event_type = e.event_type and t.kind in ('designation', 'status')
-    window w as (partition by e.uscc, e.event_type, e.lv
+    window w as (partition by e.uscc, e.event_type, e.lv, coalesce(e.program, '')
                  order by e.effective_date, case when e.action in ('granted', 'renewed') then 0 else 1 end,
                           e.event_id)
 ),
@@ -105,6 +109,12 @@ evaluated as (
                where p.scope = t.industry_scope and starts_with(t.industry_code, p.prefix)) as is_in_scope,
            coalesce(h.next_action = 'revoked' and (h.expires_on is null or h.next_date < h.expires_on), false)
                as is_revoked,
+           -- 新认定: a granted row while the designation it names is still held (the previous grant or
+           -- renewal of it, within its validity) republishes that designation; it pays nothing
+           coalesce(t.action = 'granted' and h.prev_action in ('granted', 'renewed')
+                    and (h.validity_years is null
+                         or t.trigger_date < cast(h.prev_date + to_years(h.validity_years) as date)), false)
+               as is_republication,
            (select sum(g.amount) from grants as g
             where g.uscc = t.uscc and g.event_type = t.grant_event_type and g.program = t.grant_program
               and g.effective_date >= cast(t.trigger_date - interval 1 year as date)
@@ -122,6 +132,7 @@ priced as (
     where (not first_time or is_first_time)
       and (scale_condition is null or scale_condition = scale_status)
       and is_in_scope
+      and not is_republication
 ),
 decided as (
     select *,

@@ -129,8 +129,8 @@ FLOOR_CLAUSE_COLUMNS = {
     # descriptive columns (the same facts as the columns above, as text for people)
     "amount_parameters", "caps_declared",
     # what the clause repeats over: the floor implements once per firm (repeatable false) and every
-    # trigger (repeatable true); it does not model republications (a granted row while the firm
-    # holds the designation), which the synthetic data does not produce
+    # new designation (repeatable true; a granted row while the firm holds the designation is a
+    # republication and pays nothing)
     "repeat_per",
 }
 FLOOR_REPEAT_PER = {"firm", "level", "grant", "designation"}
