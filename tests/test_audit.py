@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -96,7 +97,8 @@ def test_the_snapshot_is_read_only_and_holds_the_ledger(states, snap: Path) -> N
     with duckdb.connect(str(snap), read_only=True) as con, pytest.raises(duckdb.Error):
         con.execute("insert into ledger.holds select * from ledger.holds")
     names = sorted(p.name for p in snap.parent.iterdir())
-    assert names[1:] == ["parquet", "registry.duckdb"] and names[0].startswith(".parquet-")
+    assert names[0].startswith(".parquet-") and names[1:] == [".registry.duckdb.spare", "parquet", "registry.duckdb"]
+    assert (snap.parent / ".registry.duckdb.spare").stat().st_mode & 0o777 == 0o444
     assert (snap.parent / "parquet").is_symlink()
 
 
@@ -106,6 +108,102 @@ def test_a_snapshot_is_republished_only_when_stale(states, tmp_path: Path) -> No
     holds.record(db, ledger_content(db)["holds"][0][1], "release", "核实无误", "复核员李四")
     assert snapshot.publish(db) == snapshot.snapshot_path(db)
     assert ledger_content(snapshot.snapshot_path(db))["holds"] == ledger_content(db)["holds"]
+
+
+def _hold_toggled(db: Path) -> None:
+    """A new ledger state: the held entitlement of the shared history released, or held again."""
+    entitlement = ledger_content(db)["holds"][0][1]
+    with duckdb.connect(str(db), read_only=True) as con:
+        held = entitlement in holds.held_now(con)
+    holds.record(db, entitlement, "release" if held else "hold", "核实", "复核员李四")
+
+
+def _reader(path: Path) -> subprocess.Popen:
+    """Another process with `path` open read-only, as an auditor's session: answers each line it is
+    sent with the ledger's line count and the holds, as it sees them."""
+    code = ("import duckdb, sys\n"
+            "con = duckdb.connect(sys.argv[1], read_only=True)\n"
+            "print('open', flush=True)\n"
+            "for _ in sys.stdin:\n"
+            "    print(con.execute('select (select count(*) from ledger.lines), "
+            "(select count(*) from ledger.holds)').fetchone(), flush=True)\n")
+    reader = subprocess.Popen([sys.executable, "-c", code, str(path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "open"
+    return reader
+
+
+def _ask(reader: subprocess.Popen) -> str:
+    reader.stdin.write("?\n")
+    reader.stdin.flush()
+    return reader.stdout.readline().strip()
+
+
+def test_a_night_publishes_the_snapshot_by_difference(states, tmp_path: Path) -> None:
+    db = clone(states["second"], tmp_path / "state")
+    target = snapshot.snapshot_path(db)
+    spare = target.with_name(".registry.duckdb.spare")
+    _hold_toggled(db)
+    snapshot.publish(db)
+    _hold_toggled(db)
+    reused, before = spare.stat().st_ino, target.stat().st_ino
+    assert snapshot.publish(db) == target
+    # the spare was rewritten in place and swapped in; the snapshot it replaced is the next spare
+    assert target.stat().st_ino == reused and spare.stat().st_ino == before
+    assert target.read_bytes() == db.read_bytes()  # an image of the live file (checkpointed)
+    assert ledger_content(target) == ledger_content(db) and target.stat().st_mode & 0o777 == 0o444
+    assert ledger_content(spare)["holds"] != ledger_content(db)["holds"]  # the night before
+
+
+def test_a_spare_an_auditor_still_reads_is_never_written(states, tmp_path: Path) -> None:
+    db = clone(states["second"], tmp_path / "state")
+    target = snapshot.snapshot_path(db)
+    _hold_toggled(db)
+    snapshot.publish(db)
+    reader = _reader(target)  # opened before the next swap: it keeps this file
+    try:
+        seen = _ask(reader)
+        _hold_toggled(db)
+        snapshot.publish(db)  # the file the reader has open becomes the spare
+        _hold_toggled(db)
+        held_inode = target.with_name(".registry.duckdb.spare").stat().st_ino
+        assert snapshot.publish(db) == target
+        assert target.stat().st_ino != held_inode  # copied whole: the spare in use was left alone
+        assert _ask(reader) == seen  # the auditor's session still reads its own night, intact
+        assert ledger_content(target) == ledger_content(db)
+    finally:
+        reader.stdin.close()
+        reader.wait(timeout=30)
+
+
+def test_a_spare_a_crash_left_linked_to_the_snapshot_is_never_written(states, tmp_path: Path) -> None:
+    db = clone(states["second"], tmp_path / "state")
+    target = snapshot.snapshot_path(db)
+    spare = target.with_name(".registry.duckdb.spare")
+    spare.unlink()
+    os.link(target, spare)  # killed between linking the spare and the swap
+    published = target.read_bytes()
+    keep = os.open(target, os.O_RDONLY)  # the file auditors have: it must not change under them
+    try:
+        _hold_toggled(db)
+        assert snapshot.publish(db) == target
+        assert os.pread(keep, len(published) + 1, 0) == published
+        assert ledger_content(target) == ledger_content(db)
+    finally:
+        os.close(keep)
+
+
+def test_patch_file_writes_only_the_blocks_that_differ(tmp_path: Path) -> None:
+    block = snapshot.BLOCK
+    source, copy = tmp_path / "live", tmp_path / "copy"
+    data = bytearray(os.urandom(block * 40 + 123))
+    copy.write_bytes(bytes(data) + b"tail that goes")
+    data[block * 3 + 5] ^= 0xFF
+    data[block * 39 + 7] ^= 0xFF
+    source.write_bytes(bytes(data))
+    assert snapshot.patch_file(source, copy) == (3, 41)  # two changed, the last one longer in the copy
+    assert copy.read_bytes() == source.read_bytes()
+    assert snapshot.patch_file(source, copy) == (0, 41)
 
 
 @pytest.mark.parametrize("number", range(1, 11))
