@@ -47,7 +47,9 @@ with known as (
 ),
 withdrawals as (
     select uscc, event_type, coalesce(level, '') as lv, effective_date, program, amount
-    from known where action = 'retracted'
+    from raw.events
+    where action = 'retracted' and effective_date <= getvariable('as_of')
+      and coalesce(published_date, effective_date) <= getvariable('as_of')
 ),
 in_force as (
     select k.*, coalesce(k.level, '') as lv
@@ -67,12 +69,14 @@ clauses as (
     select c.*, d.city, d.status = 'draft' as is_draft, g.on_automatic_list, tier.tier_rank as min_tier_rank,
            case c.min_assessment when 'excellent' then 4 when 'good' then 3 when 'pass' then 2 else 1 end
                as min_grade,
+           h.clause_id is not null as needs_holding,  -- holds_any: one of policy.clause_holds_any that day
            c.amount_rule in ('fixed', 'up_to', 'percent_of_trigger', 'percent_of_related', 'revenue_growth',
                              'contribution', 'per_incubated_hitech') as covered
     from floor_clauses as c  -- policy.clauses, the columns the floor reads (bench/steps.py)
     join policy.documents as d on d.document_id = c.document_id
     join reference.automatic_grounds as g on g.ground = c.automatic_ground
     left join reference.event_types as tier on tier.event_type = c.min_tier
+    left join (select distinct clause_id from policy.clause_holds_any) as h on h.clause_id = c.clause_id
 ),
 triggers as (
     select c.clause_id, c.amount_rule, e.event_id, e.uscc, e.event_type, e.action, e.lv, e.program, e.document_ref,
@@ -169,43 +173,56 @@ reports as (  -- the report in force per firm and year: the latest published
                                order by coalesce(published_date, effective_date) desc, effective_date desc,
                                         event_id desc) = 1
 ),
+held_on_trigger_date as (  -- what the firm holds on the trigger date, for the clauses that ask
+    select t.clause_id, t.event_id,
+           bool_or(s.event_type = 'scale_up') as is_above_scale,
+           max(s.tier_rank) as tier_rank,
+           bool_or(h.event_type is not null) as holds_required
+    from triggers as t
+    join clauses as c on c.clause_id = t.clause_id
+    join spells as s
+        on s.uscc = t.uscc and s.valid_from <= t.trigger_date and (s.valid_to is null or s.valid_to > t.trigger_date)
+    left join policy.clause_holds_any as h on h.clause_id = t.clause_id and h.event_type = s.event_type
+    where c.scale_condition is not null or c.min_tier_rank is not null or c.needs_holding
+    group by t.clause_id, t.event_id
+),
+in_scope as (
+    select distinct t.clause_id, t.event_id
+    from triggers as t
+    join clauses as c on c.clause_id = t.clause_id
+    join reference.industry_scope_prefixes as p on p.scope = c.industry_scope
+    where starts_with(t.industry_code, p.prefix)
+),
 evaluated as (
     select t.*, c.first_time, c.scale_condition, c.industry_scope, c.min_tier_rank, c.rank_at_most, c.rank_above,
-           c.min_amount_yuan, c.within_years_after_scale_up, c.trigger_program as clause_program, c.repeat_per,
+           c.min_amount_yuan, c.within_years_after_scale_up, c.repeat_per, c.needs_holding,
            case when c.trigger_program is null then fa.first_date else fp.first_date end as first_date,
-           case when exists (select 1 from spells as s
-                             where s.uscc = t.uscc and s.event_type = 'scale_up' and s.valid_from <= t.trigger_date
-                               and (s.valid_to is null or s.valid_to > t.trigger_date))
-                then 'above' else 'below' end as scale_status,
-           c.industry_scope is null or exists (
-               select 1 from reference.industry_scope_prefixes as p
-               where p.scope = c.industry_scope and starts_with(t.industry_code, p.prefix)) as is_in_scope,
-           c.min_tier_rank is null or exists (
-               select 1 from spells as s
-               where s.uscc = t.uscc and s.tier_rank >= c.min_tier_rank and s.valid_from <= t.trigger_date
-                 and (s.valid_to is null or s.valid_to > t.trigger_date)) as has_tier,
-           not exists (select 1 from policy.clause_holds_any as h where h.clause_id = t.clause_id) or exists (
-               select 1 from policy.clause_holds_any as h join spells as s on s.event_type = h.event_type
-               where h.clause_id = t.clause_id and s.uscc = t.uscc and s.valid_from <= t.trigger_date
-                 and (s.valid_to is null or s.valid_to > t.trigger_date)) as holds_required,
+           case when coalesce(st.is_above_scale, false) then 'above' else 'below' end as scale_status,
+           st.tier_rank as held_tier_rank, coalesce(st.holds_required, false) as holds_required,
+           sc.event_id is not null as is_in_scope,
            fs.first_year as scale_up_year,
-           t.action = 'granted' and t.kind in ('designation', 'status') and (
-               (c.repeat_per in ('project', 'project_year') and t.event_id in (select event_id from project_repeats))
-               or (c.repeat_per not in ('project', 'project_year')
-                   and t.event_id in (select event_id from republications))) as is_republication
+           t.action = 'granted' and t.kind in ('designation', 'status')
+               and case when c.repeat_per in ('project', 'project_year') then pr.event_id is not null
+                        else rp.event_id is not null end as is_republication
     from triggers as t
     join clauses as c on c.clause_id = t.clause_id
     left join first_any as fa on fa.uscc = t.uscc and fa.event_type = t.event_type and fa.lv = t.lv
     left join first_of_program as fp
         on fp.uscc = t.uscc and fp.event_type = t.event_type and fp.lv = t.lv and fp.program = c.trigger_program
     left join first_scale_up as fs on fs.uscc = t.uscc
+    left join held_on_trigger_date as st on st.clause_id = t.clause_id and st.event_id = t.event_id
+    left join in_scope as sc on sc.clause_id = t.clause_id and sc.event_id = t.event_id
+    left join republications as rp on rp.event_id = t.event_id
+    left join project_repeats as pr on pr.event_id = t.event_id
 ),
 met as (  -- the triggers whose conditions all hold
     select *
     from evaluated
     where (not first_time or first_date is null or first_date >= trigger_date)
       and (scale_condition is null or scale_condition = scale_status)
-      and is_in_scope and has_tier and holds_required
+      and (industry_scope is null or is_in_scope)
+      and (min_tier_rank is null or coalesce(held_tier_rank >= min_tier_rank, false))
+      and (not needs_holding or holds_required)
       and (rank_at_most is null or coalesce(rank <= rank_at_most, false))
       and (rank_above is null or coalesce(rank > rank_above, false))
       and (min_amount_yuan is null or coalesce(fact_amount >= min_amount_yuan, false))
@@ -242,8 +259,8 @@ open_triggers as (
            row_number() over (partition by t.clause_id, t.uscc order by t.trigger_date, t.event_id) as turn
     from met as t
     join clauses as c on c.clause_id = t.clause_id
+    anti join tied on tied.clause_id = t.clause_id and tied.trigger_id = t.event_id
     where c.related_window = 'around_trigger'
-      and not exists (select 1 from tied where tied.clause_id = t.clause_id and tied.trigger_id = t.event_id)
 ),
 untied as (
     select *, row_number() over (partition by clause_id, uscc order by effective_date, fact_id) as turn
