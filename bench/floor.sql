@@ -35,15 +35,23 @@
 -- bench/steps.py uncovered_features reports any clause using a catalog feature not listed here.
 -- Written for speed: aggregates, window functions and joins; the per-firm history (spells, first
 -- grants, reports) read only for the firms that trigger a clause.
-with known as (
+with touched as (  -- getvariable('touched_load') set: only the firms that load touched (the incremental bound)
+    select distinct uscc from raw.events where load_id = getvariable('touched_load')
+),
+known as (
     select event_key as event_id, uscc, event_type, action, level, effective_date, published_date, program,
-           amount, document_ref, fiscal_year, rank, revenue, profit, wages, related_uscc
+           amount, document_ref, fiscal_year
     from raw.events
     where effective_date <= getvariable('as_of')
       and coalesce(published_date, effective_date) <= getvariable('as_of')
-      -- getvariable('touched_load') set: only the firms that load touched (the incremental bound)
-      and (getvariable('touched_load') is null
-           or uscc in (select uscc from raw.events where load_id = getvariable('touched_load')))
+      and getvariable('touched_load') is null
+    union all
+    select event_key, uscc, event_type, action, level, effective_date, published_date, program,
+           amount, document_ref, fiscal_year
+    from raw.events semi join touched using (uscc)
+    where effective_date <= getvariable('as_of')
+      and coalesce(published_date, effective_date) <= getvariable('as_of')
+      and getvariable('touched_load') is not null
 ),
 withdrawals as (
     select uscc, event_type, coalesce(level, '') as lv, effective_date, program, amount
@@ -80,7 +88,7 @@ clauses as (
 ),
 triggers as (
     select c.clause_id, c.amount_rule, e.event_id, e.uscc, e.event_type, e.action, e.lv, e.program, e.document_ref,
-           e.amount as fact_amount, e.rank, e.effective_date as trigger_date,
+           e.amount as fact_amount, x.rank, e.effective_date as trigger_date,
            coalesce(e.fiscal_year, year(e.effective_date)) as trigger_year, m.industry_code, k.kind
     from in_force as e
     join clauses as c
@@ -93,16 +101,18 @@ triggers as (
     join reference.cities as ci
         on ci.division_prefix = substring(coalesce(m.division_code, substring(e.uscc, 3, 6)), 1, 4)
        and ci.city = c.city
+    left join raw.events as x on x.event_key = e.event_id and (c.rank_at_most is not null or c.rank_above is not null)
     where c.amount_rule <> 'per_incubated_hitech'
 ),
 tenancy_rows as (  -- incubator (uscc) hosts tenant (related_uscc)
-    select uscc as incubator, related_uscc as tenant, action, effective_date,
-           lead(effective_date) over w as ended_on, lead(action) over w as end_action
-    from in_force
-    where event_type = 'incubated_firm'
+    select e.uscc as incubator, x.related_uscc as tenant, e.action, e.effective_date,
+           lead(e.effective_date) over w as ended_on, lead(e.action) over w as end_action
+    from in_force as e
+    join raw.events as x on x.event_key = e.event_id
+    where e.event_type = 'incubated_firm' and x.event_type = 'incubated_firm'
       and exists (select 1 from clauses where amount_rule = 'per_incubated_hitech')
-    window w as (partition by uscc, related_uscc
-                 order by effective_date, case when action in ('granted', 'renewed') then 0 else 1 end, event_id)
+    window w as (partition by e.uscc, x.related_uscc
+                 order by e.effective_date, case when e.action in ('granted', 'renewed') then 0 else 1 end, e.event_id)
 ),
 tenancies as (
     select incubator, tenant, effective_date as valid_from, ended_on, end_action
@@ -166,12 +176,13 @@ first_scale_up as (
     from firm_events where event_type = 'scale_up' and action in ('granted', 'renewed') group by all
 ),
 reports as (  -- the report in force per firm and year: the latest published
-    select uscc, fiscal_year, event_id, revenue, profit, wages
-    from firm_events
-    where event_type = 'annual_report' and action in ('granted', 'renewed')
-    qualify row_number() over (partition by uscc, fiscal_year
-                               order by coalesce(published_date, effective_date) desc, effective_date desc,
-                                        event_id desc) = 1
+    select f.uscc, f.fiscal_year, f.event_id, x.revenue, x.profit, x.wages
+    from firm_events as f
+    join raw.events as x on x.event_key = f.event_id
+    where f.event_type = 'annual_report' and f.action in ('granted', 'renewed') and x.event_type = 'annual_report'
+    qualify row_number() over (partition by f.uscc, f.fiscal_year
+                               order by coalesce(f.published_date, f.effective_date) desc, f.effective_date desc,
+                                        f.event_id desc) = 1
 ),
 held_on_trigger_date as (  -- what the firm holds on the trigger date, for the clauses that ask
     select t.clause_id, t.event_id,
