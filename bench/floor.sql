@@ -144,8 +144,7 @@ spells as (
     select uscc, event_type, event_id, tier_rank, effective_date as valid_from,
            case when next_date is null then expires_on when expires_on is null then next_date
                 else least(next_date, expires_on) end as valid_to,
-           -- 新认定: the next row is a `granted` one while this designation still holds (a republication)
-           -- or a revocation while it holds (the award it grounded is lost)
+           -- revoked while it held: the award it grounded is lost
            coalesce(next_action = 'revoked' and (expires_on is null or next_date < expires_on), false)
                as is_revoked
     from history where action in ('granted', 'renewed')
