@@ -148,7 +148,7 @@ FLOOR_AMOUNT_RULES = {"fixed", "up_to", "percent_of_trigger", "percent_of_relate
 FLOOR_REPEAT_PER = {"firm", "level", "program", "designation", "grant", "project", "project_year", "fiscal_year",
                     "tenant"}
 FLOOR_CHOICES = {"related_window": {"around_trigger", "same_fiscal_year", None},
-                 "min_assessment": {"excellent", "good", "pass", None},
+                 "min_assessment": {"excellent", "good", "pass", "fail", None},
                  "scale_condition": {"above", "below", None}}
 # The policy tables the floor reads or that carry no payment rule; a clause named in another one
 # (a new kind of catalog fact) is reported as not covered. Shared caps: per firm and year only.
