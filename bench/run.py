@@ -362,6 +362,10 @@ def summarise(size: str, params: dict[str, int], steps: dict[str, Step], code_ro
         if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
         "incremental_floor_total": s["floor_after_incremental"].result.get("floor_total")
         if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
+        "incremental_all_clauses_agree": s["floor_after_incremental"].result.get("all_clauses_agree")
+        if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
+        "incremental_not_covered_by_floor": s["floor_after_incremental"].result.get("not_covered")
+        if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
         "incremental_list_total": inc_night.result.get("list_total") if inc_night and inc_night.ok else None,
         "incremental_list_lines": inc_night.result.get("lines") if inc_night and inc_night.ok else None,
     }

@@ -123,23 +123,52 @@ def model_totals(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, Any]]:
 # false) is reported as not covered, and so is every clause sharing its stacking group.
 FLOOR_CLAUSE_COLUMNS = {
     "clause_id", "document_id", "article", "quote", "reading", "effective_from", "effective_to",
-    "trigger_event_type", "trigger_level", "trigger_actions", "first_time", "scale_condition", "industry_scope",
-    "amount_rule", "amount_yuan", "percent", "grant_event_type", "grant_program", "cap_yuan", "stacking_group",
-    "repeatable", "automatic_ground", "automatic_quote", "source_file",
-    # descriptive columns (the same facts as the columns above, as text for people)
-    "amount_parameters", "caps_declared",
-    # what the clause repeats over: the floor implements once per firm (repeatable false) and every
-    # new designation (repeatable true; a granted row while the firm holds the designation is a
-    # republication and pays nothing)
-    "repeat_per",
+    # the trigger
+    "trigger_event_type", "trigger_level", "trigger_program", "trigger_actions",
+    # conditions
+    "first_time", "scale_condition", "industry_scope", "min_tier", "rank_at_most", "rank_above", "min_amount_yuan",
+    "within_years_after_scale_up", "min_assessment",
+    # amount rules' parameters (FLOOR_AMOUNT_RULES)
+    "amount_rule", "amount_yuan", "percent", "min_base_yuan", "related_event_type", "related_program",
+    "related_window", "min_growth_percent", "weight_revenue", "weight_profit", "weight_wages",
+    "min_contribution_yuan", "stock_unit_yuan", "stock_unit_award_yuan", "increase_unit_yuan",
+    "increase_unit_award_yuan",
+    # caps, stacking, repeats, budgets, the list
+    "cap_yuan", "annual_cap_yuan", "stacking_group", "budget_group", "repeat_per", "repeatable", "automatic_ground",
+    "automatic_quote", "source_file",
+    # descriptive columns (the same facts as the columns above, as text for people; percent_is_cap only
+    # flags the amount as a cap, 不超过 X% planned at X%)
+    "amount_parameters", "caps_declared", "percent_is_cap",
 }
-FLOOR_REPEAT_PER = {"firm", "level", "grant", "designation"}
+# The amount rules, what a clause repeats over (every key the models know: firm, level, program,
+# designation, grant, project, project_year, fiscal_year, tenant), and the values of the columns the
+# floor reads as a choice among known ones; any other value is reported as not covered.
+FLOOR_AMOUNT_RULES = {"fixed", "up_to", "percent_of_trigger", "percent_of_related", "revenue_growth", "contribution",
+                      "per_incubated_hitech"}
+FLOOR_REPEAT_PER = {"firm", "level", "program", "designation", "grant", "project", "project_year", "fiscal_year",
+                    "tenant"}
+FLOOR_CHOICES = {"related_window": {"around_trigger", "same_fiscal_year", None},
+                 "min_assessment": {"excellent", "good", "pass", "fail", None},
+                 "scale_condition": {"above", "below", None}}
+# The policy tables the floor reads or that carry no payment rule; a clause named in another one
+# (a new kind of catalog fact) is reported as not covered. Shared caps: per firm and year only.
+FLOOR_POLICY_TABLES = {"clauses", "documents", "clause_actions", "clause_holds_any", "annual_cap_groups", "budgets",
+                       "unautomated_sentences"}
+FLOOR_CAP_PER = {"firm_year"}
 
 
 FLOOR_CLAUSE_TYPES = {
-    "trigger_level": "varchar", "first_time": "boolean", "scale_condition": "varchar", "industry_scope": "varchar",
-    "amount_yuan": "decimal(18, 2)", "percent": "decimal(9, 4)", "grant_event_type": "varchar",
-    "grant_program": "varchar", "cap_yuan": "decimal(18, 2)", "stacking_group": "varchar", "repeatable": "boolean",
+    "trigger_level": "varchar", "trigger_program": "varchar", "first_time": "boolean", "scale_condition": "varchar",
+    "industry_scope": "varchar", "min_tier": "varchar", "rank_at_most": "integer", "rank_above": "integer",
+    "min_amount_yuan": "decimal(18, 2)", "within_years_after_scale_up": "integer", "min_assessment": "varchar",
+    "amount_yuan": "decimal(18, 2)", "percent": "decimal(18, 4)", "percent_is_cap": "boolean",
+    "min_base_yuan": "decimal(18, 2)", "related_event_type": "varchar", "related_program": "varchar",
+    "related_window": "varchar", "min_growth_percent": "decimal(18, 4)", "weight_revenue": "decimal(18, 4)",
+    "weight_profit": "decimal(18, 4)", "weight_wages": "decimal(18, 4)", "min_contribution_yuan": "decimal(18, 2)",
+    "stock_unit_yuan": "decimal(18, 2)", "stock_unit_award_yuan": "decimal(18, 2)",
+    "increase_unit_yuan": "decimal(18, 2)", "increase_unit_award_yuan": "decimal(18, 2)",
+    "cap_yuan": "decimal(18, 2)", "annual_cap_yuan": "decimal(18, 2)", "stacking_group": "varchar",
+    "budget_group": "varchar", "repeatable": "boolean",
 }
 
 
@@ -155,18 +184,38 @@ def floor_clauses_view(con: duckdb.DuckDBPyConnection) -> None:
                 "from policy.clauses")
 
 
+def _clauses_in_other_policy_tables(con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
+    """clause_id -> the policy tables outside FLOOR_POLICY_TABLES that name it (a feature the floor
+    does not read), and the shared caps counted per anything but firm and year."""
+    found: dict[str, list[str]] = {}
+    tables = [t for (t,) in con.execute(
+        "select distinct table_name from information_schema.columns where table_schema = 'policy' "
+        "and column_name = 'clause_id'").fetchall() if t not in FLOOR_POLICY_TABLES]
+    for table in sorted(tables):
+        for (clause,) in con.execute(f"select distinct clause_id from policy.{table}").fetchall():  # noqa: S608
+            found.setdefault(clause, []).append(f"policy.{table}")
+    per = ", ".join(f"'{p}'" for p in sorted(FLOOR_CAP_PER))
+    for clause, cap_per in con.execute(
+            f"select clause_id, per from policy.annual_cap_groups where per not in ({per})").fetchall():  # noqa: S608
+        found.setdefault(clause, []).append(f"annual_cap_groups per={cap_per}")
+    return found
+
+
 def uncovered_features(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """clause_id -> why the floor does not cover it (catalog features it does not implement)."""
     cursor = con.execute("select * from policy.clauses")
     names = [d[0] for d in cursor.description]
     clauses = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    elsewhere = _clauses_in_other_policy_tables(con)
     why: dict[str, str] = {}
     for clause in clauses:
         used = [n for n in names if n not in FLOOR_CLAUSE_COLUMNS and clause[n] not in (None, False)]
-        if clause["amount_rule"] not in {"fixed", "up_to"}:
+        if clause["amount_rule"] not in FLOOR_AMOUNT_RULES:
             used.insert(0, f"amount_rule={clause['amount_rule']}")
         if clause.get("repeat_per") not in FLOOR_REPEAT_PER:
             used.append(f"repeat_per={clause.get('repeat_per')}")
+        used += [f"{n}={clause.get(n)}" for n, allowed in FLOOR_CHOICES.items() if clause.get(n) not in allowed]
+        used += elsewhere.get(clause["clause_id"], [])
         if used:
             why[clause["clause_id"]] = "uses " + ", ".join(used)
     for clause in clauses:

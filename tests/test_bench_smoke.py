@@ -132,9 +132,50 @@ def test_benchmark_smoke_run(tmp_path: Path) -> None:
     assert set(result["targets"]) == set(result["target_texts"])
     # the prototype lands exactly the facts the real ingest lands
     assert totals["fast_ingest_lands_the_same_facts"] is True
-    # the first list pays what the models say is payable; the floor agrees on every clause it covers
+    # the first list pays what the models say is payable; the floor covers every clause of the catalog
+    # (a clause using a feature the floor does not implement is listed, never silently compared) and
+    # agrees with the models on each, to the fen, after both nights
     assert Decimal(totals["list_total_first_night"]) == Decimal(totals["model_total"])
+    assert totals["not_covered_by_floor"] == [], json.dumps(totals["not_covered_why"], ensure_ascii=False, indent=1)
+    assert totals["incremental_not_covered_by_floor"] == []
     assert totals["totals_agree"], json.dumps(totals["disagreements"], ensure_ascii=False, indent=1)
-    assert Decimal(totals["floor_total"]) > 0
+    assert totals["all_clauses_agree"], json.dumps(totals["disagreements"], ensure_ascii=False, indent=1)
+    assert Decimal(totals["floor_total"]) == Decimal(totals["model_total"]) > 0
     assert totals["incremental_totals_agree"], "the floor and the models disagree after the incremental night"
+    assert totals["incremental_all_clauses_agree"], "a clause disagrees after the incremental night"
     assert (results / "smoke.md").read_text(encoding="utf-8").startswith("### ")
+
+
+def test_a_feature_the_floor_does_not_implement_is_reported_not_covered() -> None:
+    """A new catalog column, an unknown value of a column the floor reads as a choice, an unknown
+    repeat key or amount rule, a new policy table naming a clause, a shared cap per anything but firm
+    and year: each makes its clause (and its stacking partners) not covered, never silently compared."""
+    import duckdb
+
+    from bench.steps import uncovered_features
+
+    con = duckdb.connect()
+    con.execute("create schema policy")
+    con.execute("create table policy.clauses (clause_id varchar, amount_rule varchar, repeat_per varchar, "
+                "stacking_group varchar, related_window varchar, first_time boolean, new_feature integer)")
+    con.execute("""insert into policy.clauses values
+        ('plain', 'fixed', 'firm', 'g1', null, true, null),
+        ('new-column', 'fixed', 'firm', 'g2', null, false, 3),
+        ('partner', 'fixed', 'firm', 'g2', null, false, null),
+        ('new-window', 'percent_of_related', 'firm', null, 'previous_year', false, null),
+        ('new-rule', 'per_square_metre', 'firm', null, null, false, null),
+        ('new-repeat', 'fixed', 'quarter', null, null, false, null),
+        ('new-table', 'fixed', 'firm', null, null, false, null),
+        ('cap-per-quarter', 'fixed', 'firm', null, null, false, null)""")
+    con.execute("create table policy.annual_cap_groups (cap_group varchar, clause_id varchar, per varchar)")
+    con.execute("insert into policy.annual_cap_groups values ('c', 'plain', 'firm_year'), "
+                "('q', 'cap-per-quarter', 'firm_quarter')")
+    con.execute("create table policy.clause_floor_areas (clause_id varchar, square_metres integer)")
+    con.execute("insert into policy.clause_floor_areas values ('new-table', 100)")
+    why = uncovered_features(con)
+    assert set(why) == {"new-column", "partner", "new-window", "new-rule", "new-repeat", "new-table",
+                        "cap-per-quarter"}
+    assert "new_feature" in why["new-column"] and "new-column" in why["partner"]
+    assert "related_window=previous_year" in why["new-window"]
+    assert "amount_rule=per_square_metre" in why["new-rule"] and "repeat_per=quarter" in why["new-repeat"]
+    assert "policy.clause_floor_areas" in why["new-table"] and "firm_quarter" in why["cap-per-quarter"]
