@@ -270,6 +270,8 @@ def test_the_parquet_set_holds_the_snapshot_and_is_swapped_whole(states, tmp_pat
                                   "where column_name = 'amount'", [str(folder / "ledger.lines.parquet")]).fetchone()
     assert amount_type == ("DECIMAL(18,2)",)
     old_target = folder.resolve()
+    by_load = {p.name: p.stat().st_ino for p in (folder / "raw.events").iterdir()}
+    assert len(by_load) >= 2 and all(name.startswith("events-") for name in by_load)  # a file per load
     reader = (folder / "ledger.holds.parquet").open("rb")  # an auditor reading the old set
     assert snapshot.publish_parquet(db) is None  # already holds this ledger
     holds.record(db, ledger_content(db)["holds"][0][1], "release", "核实无误", "复核员李四")
@@ -278,6 +280,8 @@ def test_the_parquet_set_holds_the_snapshot_and_is_swapped_whole(states, tmp_pat
     assert new_target == folder.resolve() != old_target and not old_target.exists()
     assert reader.read(4) == b"PAR1"  # the old file stays readable while open
     reader.close()
+    # no load changed: the new set links the night before's files instead of writing them again
+    assert {p.name: p.stat().st_ino for p in (folder / "raw.events").iterdir()} == by_load
     with duckdb.connect() as con:
         assert con.execute("select count(*) from read_parquet(?)",
                            [str(folder / "ledger.holds.parquet")]).fetchone() == (2,)

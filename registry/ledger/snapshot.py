@@ -26,7 +26,9 @@ Beside it, `parquet/` holds the same night as Parquet, for the clients that cann
 of DuckDB 2.0 (the DuckDB 1.x CLI, pandas with pyarrow, Excel Power Query, Power BI): every table
 of `ledger`, every view of `audit` (materialised), `raw.events` / `raw.loads` / `raw.quarantine`
 (the source rows with their lineage) and `reference.cities`, one file `<schema>.<table>.parquet`
-each, plus `views.sql` (creates the schemas and views over the files, so the SQL of
+each, except the relations that grow with every load (PARQUET_BY_LOAD): a folder of one file per
+load, named by a digest of the load's rows, linked from the night before's set when unchanged;
+plus `views.sql` (creates the schemas and views over the files, so the SQL of
 docs/auditing.md runs as written) and `manifest.json` (the ledger state, tables and row counts).
 They are written from the published snapshot into a new folder `.parquet-<state>` and swapped
 in by renaming a symbolic link `parquet` -> that folder over the old one: a reader sees the old
@@ -41,6 +43,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import time
 from pathlib import Path
@@ -225,6 +228,9 @@ def publish(db: Path) -> Path | None:
 PARQUET_LINK = "parquet"
 PARQUET_EXTRA = (("raw", "events"), ("raw", "loads"), ("raw", "quarantine"), ("reference", "cities"))
 MANIFEST = "manifest.json"
+# Written as a folder of one file per load (`raw.events/<load>.<digest>.parquet`): a night writes
+# the files of its new loads and links the others from the night before's set.
+PARQUET_BY_LOAD = frozenset({("raw", "events"), ("raw", "quarantine"), ("audit", "event_knowledge")})
 
 
 def parquet_path(db: Path) -> Path:
@@ -272,12 +278,21 @@ def publish_parquet(db: Path) -> Path | None:
     tables: dict[str, int] = {}
     views = ["-- Run in this folder (duckdb -init views.sql, or .read views.sql): the schemas and views of",
              "-- the snapshot over its Parquet files, so the SQL of docs/auditing.md runs as written."]
+    previous = link.resolve() if link.is_symlink() and link.exists() else None
+    reused = written = 0
     with duckdb.connect(str(source), read_only=True) as con:
         for schema, table in _parquet_tables(con):  # names from DuckDB's own catalog
-            file = f"{schema}.{table}.parquet"
             relation = f'"{schema}"."{table}"'
-            con.execute(f"copy (select * from {relation}) to ? (format parquet, compression zstd)",  # noqa: S608
-                        [str(temporary / file)])
+            if (schema, table) in PARQUET_BY_LOAD:
+                file = f"{schema}.{table}/*.parquet"
+                done = _write_by_load(con, relation, temporary / f"{schema}.{table}",
+                                      previous / f"{schema}.{table}" if previous else None)
+                reused, written = reused + done[0], written + done[1]
+            else:
+                file = f"{schema}.{table}.parquet"
+                con.execute(f"copy (select * from {relation}) to ? (format parquet, compression zstd)",  # noqa: S608
+                            [str(temporary / file)])
+                written += 1
             tables[f"{schema}.{table}"] = con.execute(f"select count(*) from {relation}").fetchone()[0]  # noqa: S608
             if f"create schema if not exists {schema};" not in views:
                 views.append(f"create schema if not exists {schema};")
@@ -286,9 +301,10 @@ def publish_parquet(db: Path) -> Path | None:
     (temporary / "views.sql").write_text("\n".join(views) + "\n", encoding="utf-8")
     (temporary / MANIFEST).write_text(json.dumps({"ledger_state": text, "tables": tables}, ensure_ascii=False,
                                                  indent=1, sort_keys=True) + "\n", encoding="utf-8")
-    for path in temporary.iterdir():
-        os.chmod(path, READ_ONLY)
-        _fsync(path)
+    for path in sorted(temporary.rglob("*")):
+        if path.is_file():
+            os.chmod(path, READ_ONLY)
+            _fsync(path)
     target = folder / name
     shutil.rmtree(target, ignore_errors=True)
     os.replace(temporary, target)
@@ -302,4 +318,32 @@ def publish_parquet(db: Path) -> Path | None:
     for old in folder.glob(".parquet-*"):
         if old.name != name:
             shutil.rmtree(old, ignore_errors=True)
+    log.info("auditors' Parquet set %s published: %d files written, %d kept from the night before", target,
+             written, reused)
     return target
+
+
+def _write_by_load(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, previous: Path | None,
+                   ) -> tuple[int, int]:
+    """The rows of `relation`, one Parquet file per load, named by the load and a digest of its rows'
+    content; a file of the night before with the same name (the same rows) is hard-linked instead of
+    written again. A relation without rows gets one empty file (its columns). Returns (kept, written)."""
+    folder.mkdir()
+    parts = con.execute(f"select load_id, sum(hash(t)) from {relation} as t "  # noqa: S608
+                        "group by load_id order by load_id").fetchall()
+    kept = written = 0
+    for load_id, digest in parts:
+        name = f"{re.sub(r'[^A-Za-z0-9_-]', '-', str(load_id))}.{int(digest):032x}.parquet"
+        old = previous / name if previous is not None else None
+        if old is not None and old.is_file():
+            os.link(old, folder / name)
+            kept += 1
+            continue
+        con.execute(f"copy (select * from {relation} where load_id is not distinct from ?) to ? "  # noqa: S608
+                    "(format parquet, compression zstd)", [load_id, str(folder / name)])
+        written += 1
+    if not parts:
+        con.execute(f"copy (select * from {relation} limit 0) to ? (format parquet)",  # noqa: S608
+                    [str(folder / "empty.parquet")])
+        written += 1
+    return kept, written
