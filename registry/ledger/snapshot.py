@@ -15,8 +15,10 @@ link made just before the swap). The next night takes the spare, and when nothin
 DuckDB reader's lock on it, no other name for it) rewrites only the 256 KiB blocks that differ
 from the live file: an incremental night changes a few percent of them, so publishing costs a
 read of both files and the night's writes instead of a copy of the whole database. A spare in use
-(an auditor's session opened before the last swap), a missing one (the first night) or one a crash
-left linked to the published file is never written: the live file is copied whole instead.
+(an auditor's session opened before the last swap), a missing one or one a crash left linked to
+the published file is never written: the live file is copied whole instead. The very first
+snapshot is written twice (the second copy becomes the spare), so the second night already goes
+by difference.
 
 The snapshot keeps the live file's name (views name their catalog after it), in
 $REGISTRY_SNAPSHOT_DIR or `snapshot/` beside the database. It is republished only when stale:
@@ -215,11 +217,18 @@ def publish(db: Path) -> Path | None:
     os.chmod(temporary, READ_ONLY)
     _fsync(temporary)
     crashpoints.reach("snapshot_copied")
-    if target.exists():  # the published file becomes the next night's spare (readers keep it open)
+    first = not target.exists()
+    if not first:  # the published file becomes the next night's spare (readers keep it open)
         spare.unlink(missing_ok=True)
         os.link(target, spare)
     os.replace(temporary, target)
     _fsync(target.parent)
+    if first:  # no snapshot before this one: a second copy, so that the next night goes by difference
+        shutil.copyfile(target, temporary)
+        os.chmod(temporary, READ_ONLY)
+        _fsync(temporary)
+        os.replace(temporary, spare)
+        _fsync(target.parent)
     log.info("auditors' snapshot %s published (%s) in %.2f s", target, how, time.perf_counter() - started)
     crashpoints.reach("snapshot_published")
     return target
