@@ -17,8 +17,10 @@ import argparse
 import datetime as dt
 import json
 import re
+import signal
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -282,6 +284,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     settings.quiet_third_party()
+    if threading.current_thread() is threading.main_thread():
+        # Ctrl-C stops a command cleanly (KeyboardInterrupt, below), also when it was started as a
+        # background job of a script, which inherits SIGINT ignored
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     for stream in (sys.stdout, sys.stderr):  # a value with a lone surrogate must not crash a report
         reconfigure = getattr(stream, "reconfigure", None)
         if reconfigure is not None:
