@@ -305,6 +305,11 @@ def run(size: str, params: dict[str, int], work: Path, code_root: Path, *, mem_c
 def summarise(size: str, params: dict[str, int], steps: dict[str, Step], code_root: Path, label: str,
               work: Path) -> dict[str, Any]:
     s = steps
+
+    def reported(name: str, key: str) -> Any:
+        """What step `name` reported under `key`, when it ran and succeeded."""
+        return s[name].result.get(key) if name in s and s[name].ok else None
+
     events_rows = params["events"]
     ingest, bare = s.get("ingest_events"), s.get("bare_read")
     fast = s.get("fast_ingest")
@@ -373,16 +378,11 @@ def summarise(size: str, params: dict[str, int], steps: dict[str, Step], code_ro
         "not_covered_why": floor_result.get("not_covered_why"),
         "differences_outside_floor": floor_result.get("differences_outside_floor"),
         "disagreements": floor_result.get("disagreements"),
-        "fast_ingest_lands_the_same_facts": s["compare_ingest"].result.get("same")
-        if "compare_ingest" in s and s["compare_ingest"].ok else None,
-        "incremental_totals_agree": s["floor_after_incremental"].result.get("totals_agree")
-        if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
-        "incremental_floor_total": s["floor_after_incremental"].result.get("floor_total")
-        if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
-        "incremental_all_clauses_agree": s["floor_after_incremental"].result.get("all_clauses_agree")
-        if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
-        "incremental_not_covered_by_floor": s["floor_after_incremental"].result.get("not_covered")
-        if "floor_after_incremental" in s and s["floor_after_incremental"].ok else None,
+        "fast_ingest_lands_the_same_facts": reported("compare_ingest", "same"),
+        "incremental_totals_agree": reported("floor_after_incremental", "totals_agree"),
+        "incremental_floor_total": reported("floor_after_incremental", "floor_total"),
+        "incremental_all_clauses_agree": reported("floor_after_incremental", "all_clauses_agree"),
+        "incremental_not_covered_by_floor": reported("floor_after_incremental", "not_covered"),
         "incremental_list_total": inc_night.result.get("list_total") if inc_night and inc_night.ok else None,
         "incremental_list_lines": inc_night.result.get("lines") if inc_night and inc_night.ok else None,
     }

@@ -108,21 +108,35 @@ def _discard(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def _checkpointed(db: Path) -> tuple:
-    """The live ledger state, with every committed change of `db` in its main file (no WAL left),
-    so that the file's bytes are the database. Opened read-only when there is no WAL (readers may
-    have it open); a WAL is folded in by a checkpoint on a short read-write connection (the caller
-    is the only writer)."""
+def _contents(path: Path) -> tuple[tuple, dict[str, int]]:
+    """The ledger state of the database file `path` and the row count of each of its tables."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        state = _state(con, con.execute("select current_database()").fetchone()[0])
+        tables = con.execute("select schema_name, table_name from duckdb_tables() order by 1, 2").fetchall()
+        return state, {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]  # noqa: S608
+                       for s, t in tables}
+
+
+def _checkpointed(db: Path) -> tuple[tuple, dict[str, int]]:
+    """The live file's contents (`_contents`), with every committed change of `db` in its main file
+    (no WAL left), so that the file's bytes are the database. Opened read-only when there is no WAL
+    (readers may have it open); a WAL is folded in by a checkpoint on a short read-write connection
+    (the caller is the only writer)."""
     wal = db.with_name(db.name + ".wal")
     if wal.exists() and wal.stat().st_size > 0:
         with duckdb.connect(str(db)) as con:
             con.execute("force checkpoint")
-    with duckdb.connect(str(db), read_only=True) as con:
-        live = _state(con, con.execute("select current_database()").fetchone()[0])
+    contents = _contents(db)
     if wal.exists() and wal.stat().st_size > 0:
         raise SnapshotError(f"{db.name} still has a write-ahead log after a checkpoint; not published",
                             hint="another process is writing the database: rerun the night when it is done")
-    return live
+    return contents
+
+
+def _seal(path: Path) -> None:
+    """Read-only (0444) and on disk."""
+    os.chmod(path, READ_ONLY)
+    _fsync(path)
 
 
 def _unshared(path: Path) -> bool:
@@ -172,13 +186,6 @@ def patch_file(source: Path, copy: Path) -> tuple[int, int]:
     return written, total
 
 
-def _counts(path: Path) -> dict[str, int]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = con.execute("select schema_name, table_name from duckdb_tables() order by 1, 2").fetchall()
-        return {f"{s}.{t}": con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]  # noqa: S608
-                for s, t in tables}
-
-
 def publish(db: Path) -> Path | None:
     """Publish the snapshot of `db` unless the current one already holds its ledger; returns the
     path when a new snapshot was swapped in. The caller must be the only writer of `db`.
@@ -193,7 +200,7 @@ def publish(db: Path) -> Path | None:
     spare = target.with_name(f".{target.name}{SPARE_SUFFIX}")
     _discard(temporary)
     live = _checkpointed(db)
-    if state_of(target) == live:
+    if state_of(target) == live[0]:
         return None
     started = time.perf_counter()
     how = "copied whole"
@@ -207,15 +214,14 @@ def publish(db: Path) -> Path | None:
     if not temporary.exists():
         shutil.copyfile(db, temporary)
     try:
-        copied, counts = state_of(temporary), _counts(temporary)
+        copied = _contents(temporary)
     except duckdb.Error as error:  # a copy DuckDB cannot open is not published
-        copied, counts = (str(error),), {}
-    if copied != live or counts != _counts(db):
+        copied = ((str(error),), {})
+    if copied != live:
         _discard(temporary)
         raise SnapshotError(f"the snapshot copy of {db.name} does not hold the live ledger; not published",
                             hint="rerun the night: the snapshot is copied again from the live ledger")
-    os.chmod(temporary, READ_ONLY)
-    _fsync(temporary)
+    _seal(temporary)
     crashpoints.reach("snapshot_copied")
     first = not target.exists()
     if not first:  # the published file becomes the next night's spare (readers keep it open)
@@ -225,8 +231,7 @@ def publish(db: Path) -> Path | None:
     _fsync(target.parent)
     if first:  # no snapshot before this one: a second copy, so that the next night goes by difference
         shutil.copyfile(target, temporary)
-        os.chmod(temporary, READ_ONLY)
-        _fsync(temporary)
+        _seal(temporary)
         os.replace(temporary, spare)
         _fsync(target.parent)
     log.info("auditors' snapshot %s published (%s) in %.2f s", target, how, time.perf_counter() - started)
@@ -314,8 +319,7 @@ def publish_parquet(db: Path) -> Path | None:
                                                  indent=1, sort_keys=True) + "\n", encoding="utf-8")
     for path in sorted(temporary.rglob("*")):
         if path.is_file():
-            os.chmod(path, READ_ONLY)
-            _fsync(path)
+            _seal(path)
     target = folder / name
     shutil.rmtree(target, ignore_errors=True)
     os.replace(temporary, target)
