@@ -313,17 +313,22 @@ def xlsx_bytes(night: Night) -> bytes:
 
 
 def parquet_bytes(night: Night) -> bytes:
-    columns = ", ".join(f"{name} {kind}" for name, kind in PARQUET_COLUMNS)
+    """The night's lines as Parquet: one frame of texts, cast by DuckDB to PARQUET_COLUMNS' types in one
+    statement (a row-by-row `executemany` cost a second for 600 lines)."""
+    import pandas as pd
+
+    def cell(value: Any) -> str | None:
+        return None if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
+
+    frame = pd.DataFrame([[cell(getattr(line, name)) for name, _ in PARQUET_COLUMNS[:-1]]
+                          + [str(line.entitlement_id in night.held)] for line in night.lines],
+                         columns=[name for name, _ in PARQUET_COLUMNS], dtype="object")
+    casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in PARQUET_COLUMNS)
     with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
-        con.execute(f"create table list_lines ({columns})")
-        if night.lines:
-            con.executemany(
-                f"insert into list_lines values ({', '.join('?' * len(PARQUET_COLUMNS))})",  # noqa: S608
-                [[getattr(line, name) for name, _ in PARQUET_COLUMNS[:-1]] + [line.entitlement_id in night.held]
-                 for line in night.lines])
+        con.register("night_lines", frame)
         path = Path(folder) / "list.parquet"
-        con.execute("copy (select * from list_lines order by seq) to ? (format parquet, compression zstd)",
-                    [str(path)])
+        con.execute(f"copy (select {casts} from night_lines order by seq) to ? "  # noqa: S608 (our column names)
+                    "(format parquet, compression zstd)", [str(path)])
         return path.read_bytes()
 
 
