@@ -38,4 +38,6 @@ def csv_text(text: str) -> str:
 
 
 def display_width(text: str) -> int:
+    if text.isascii():  # most cells (codes, amounts, dates): no character to look up
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)

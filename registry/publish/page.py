@@ -1,6 +1,6 @@
 """The night as a page people look at: `报告_D.html` per night and `index.html` of the nights.
 
-Charts (matplotlib, drawn to static SVG inlined in the page: no script, no stylesheet or font
+Charts (static SVG written by registry.publish.svg, inlined in the page: no script, no stylesheet or font
 from anywhere, so the page opens offline, prints, and is the same bytes on a rerun): the list's
 amounts by city, by document and by clause; in force versus draft; fixed versus planned at a
 "不超过" cap; what changed since the night before (new, raised, lowered, reversed, held,
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -28,14 +27,12 @@ from typing import Any
 
 import duckdb
 
-from registry.publish import names
+from registry.publish import names, svg
 from registry.publish.cells import display_width, xml_text
 
 ZERO = Decimal("0.00")
 TOP = 15  # rows of the longest charts (documents, clauses, quarantine reasons)
 GREEN, RED, GREY, AMBER, BLUE = "#2e7d32", "#c62828", "#9e9e9e", "#ef8f00", "#1565c0"
-FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "WenQuanYi Zen Hei", "Microsoft YaHei", "SimHei",
-         "PingFang SC", "DejaVu Sans"]
 CSS = """
 body{font-family:"Noto Sans CJK SC","Source Han Sans SC","WenQuanYi Zen Hei","Microsoft YaHei","PingFang SC",
 sans-serif;margin:24px auto;max-width:1180px;color:#212121;padding:0 16px}
@@ -120,94 +117,36 @@ def _label(text: str, width: int = 40) -> str:
     return out + "…"
 
 
-def _wan(value: float, _pos: Any = None) -> str:
+def _wan(value: float) -> str:
     return f"{value / 10000:,.0f}万" if abs(value) >= 10000 else f"{value:,.0f}"
 
 
-def _svg(draw: Any, height: float, labels: Sequence[str] = (), width: float = 7.2, money: bool = True) -> str:
-    """Draw on a fresh figure (no pyplot, no global state) and return its SVG text."""
-    import logging
-    import warnings
-
-    import matplotlib
-    from matplotlib.figure import Figure
-    from matplotlib.ticker import FuncFormatter
-
-    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
-    rc = {"svg.hashsalt": "registry", "svg.fonttype": "none", "font.family": "sans-serif", "font.sans-serif": FONTS,
-          "font.size": 9, "text.parse_math": False, "axes.spines.top": False, "axes.spines.right": False,
-          "axes.unicode_minus": False}
-    with matplotlib.rc_context(rc), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig = Figure(figsize=(width, height))
-        left = min(0.55, max(0.12, (max((display_width(x) for x in labels), default=8) * 0.55 * 9 / 72 + 0.2) / width))
-        fig.subplots_adjust(left=left, right=0.97, top=1 - 0.34 / height, bottom=0.42 / height)
-        ax = fig.add_subplot()
-        draw(ax)
-        if money:
-            (ax.xaxis if labels else ax.yaxis).set_major_formatter(FuncFormatter(_wan))
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    text = buffer.getvalue()
-    text = re.sub(r"\s*<metadata>.*?</metadata>", "", text[text.index("<svg"):], flags=re.S)
-    return text
+def _count(value: float) -> str:
+    return f"{value:,.0f}"
 
 
 def _barh(items: Sequence[tuple[str, Decimal]], title: str, money: bool = True) -> str:
-    labels = [_label(name) for name, _ in items][::-1]
-    values = [float(v) for _, v in items][::-1]
-
-    def draw(ax: Any) -> None:
-        bars = ax.barh(range(len(values)), values, color=[GREEN if v >= 0 else RED for v in values])
-        ax.set_yticks(range(len(values)), labels)
-        ax.set_title(title, loc="left", fontsize=10)
-        ax.axvline(0, color="#555", linewidth=0.6)
-        ax.bar_label(bars, labels=[f"{v:,.2f}" if money else f"{v:,.0f}" for v in values], fontsize=7.5, padding=3)
-        ax.margins(x=0.25)
-
-    return _svg(draw, 0.9 + 0.3 * max(len(items), 1), labels, money=money)
+    """One bar per item, the first on top, green for positive and red for negative amounts."""
+    rows = [(_label(name), [svg.Part(name, float(v), GREEN if v >= 0 else RED)]) for name, v in items]
+    return svg.stacked_bars(rows, title, _wan if money else _count,
+                            value_label=(lambda v: f"{v:,.2f}") if money else _count, whole=not money)
 
 
 def _two_bars(groups: Sequence[tuple[str, Sequence[tuple[str, Decimal, str]]]], title: str) -> str:
     """Stacked horizontal bars, one per group, each split into parts (label, amount, colour)."""
-    labels = [name for name, _ in groups][::-1]
-
-    def draw(ax: Any) -> None:
-        for y, (_name, parts) in enumerate(groups[::-1]):
-            ends = {True: 0.0, False: 0.0}  # positive parts stack rightwards from 0, negative ones leftwards
-            for part, value, colour in parts:
-                width = float(value)
-                left = ends[width >= 0]
-                ax.barh(y, width, left=left, color=colour, label=part)
-                if width:
-                    ax.text(left + width / 2, y, f"{part}\n{width:,.2f}", ha="center", va="center", fontsize=7.5,
-                            color="white")
-                ends[width >= 0] = left + width
-        ax.axvline(0, color="#555", linewidth=0.6)
-        ax.set_yticks(range(len(groups)), labels)
-        ax.set_title(title, loc="left", fontsize=10)
-
-    return _svg(draw, 0.9 + 0.55 * len(groups), labels)
+    return svg.stacked_bars([(_label(name), [svg.Part(part, float(value), colour) for part, value, colour in parts])
+                             for name, parts in groups], title, _wan)
 
 
 def _trend(nights: Sequence[NightRow]) -> str:
-    dates = [n.list_date.isoformat() for n in nights]
     running, cumulative = Decimal(0), []
     for n in nights:
         running += n.total
         cumulative.append(float(running))
-
-    def draw(ax: Any) -> None:
-        x = range(len(dates))
-        ax.bar(x, [float(n.awards) for n in nights], color=GREEN, label="奖励")
-        ax.bar(x, [float(n.reversals) for n in nights], color=RED, label="冲销")
-        ax.plot(x, cumulative, color=BLUE, marker="o", label="累计净额")
-        ax.axhline(0, color="#555", linewidth=0.6)
-        ax.set_xticks(list(x), dates)
-        ax.set_title("历次清单：每晚奖励与冲销，累计净额", loc="left", fontsize=10)
-        ax.legend(fontsize=8, frameon=False)
-
-    return _svg(draw, 2.8)
+    return svg.trend([n.list_date.isoformat() for n in nights],
+                     [("奖励", [float(n.awards) for n in nights], GREEN),
+                      ("冲销", [float(n.reversals) for n in nights], RED)],
+                     ("累计净额", cumulative, BLUE), "历次清单：每晚奖励与冲销，累计净额", _wan)
 
 
 # ---- the page ----------------------------------------------------------------------------------
