@@ -315,7 +315,17 @@ def _import_gx() -> Any:
     # which is what it finds in any other process (the import fails on the missing pyarrow).
     if "pyspark.sql.connect" not in sys.modules:
         sys.modules["pyspark.sql.connect"] = None  # type: ignore[assignment]
-    import great_expectations as gx
+    # Where pyspark is not loaded yet, GX is told it is absent altogether while it imports: GX's
+    # compatibility shim otherwise imports pyspark.ml (and scipy.sparse with it), about 1 s of every
+    # ingest process, for Spark datasources the registry never uses. pyspark stays importable after.
+    hidden = "pyspark" not in sys.modules and "great_expectations" not in sys.modules
+    if hidden:
+        sys.modules["pyspark"] = None  # type: ignore[assignment]
+    try:
+        import great_expectations as gx
+    finally:
+        if hidden and sys.modules.get("pyspark", ...) is None:
+            del sys.modules["pyspark"]
 
     # GX pins this one module's logger to INFO itself ("Created temporary directory ... for ephemeral
     # docs site" on every ephemeral context), overriding the parent level; put it back in line.
