@@ -38,6 +38,9 @@ def test_bars_are_proportional_and_negative_ones_lie_left_of_zero() -> None:
     assert abs(x1 - zero) < 0.1 and abs(x3 - zero) < 0.1 and abs(x2 + w2 - zero) < 0.1
     assert abs(w1 / w3 - 2) < 0.01 and abs(w1 / w2 - 3) < 0.01
     assert "杭州市 &amp; &lt;b&gt;" in text and "-200,000.00" in text
+    counts = svg.stacked_bars([("events · uscc", [svg.Part("events · uscc", 3.0, "green")])], "隔离行数",
+                              str, value_label=lambda v: f"{v:,.0f}", whole=True)
+    assert [t for *_, t in bars(counts)] == ["events · uscc: 3"]  # a count, not "3.00"
 
 
 def test_stacked_parts_follow_each_other_from_zero() -> None:

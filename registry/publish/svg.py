@@ -117,8 +117,9 @@ def stacked_bars(rows: Sequence[tuple[str, Sequence[Part]]], title: str, tick: C
             end = start + part.value
             ends[part.value >= 0] = end
             x0, x1 = sorted((x(start), x(end)))
+            shown = value_label(part.value) if value_label is not None else f"{part.value:,.2f}"
             out.append(f'<rect x="{_num(x0)}" y="{_num(y + 4)}" width="{_num(x1 - x0)}" height="{ROW - 8}" '
-                       f'fill="{part.colour}"><title>{_text(part.label)}: {_text(f"{part.value:,.2f}")}</title></rect>')
+                       f'fill="{part.colour}"><title>{_text(part.label)}: {_text(shown)}</title></rect>')
             inside = f"{part.label} {part.value:,.2f}"
             if len(parts) > 1 and part.value and _width_px(inside, SMALL) + 6 < x1 - x0:
                 out.append(f'<text x="{_num((x0 + x1) / 2)}" y="{_num(middle + 3.5)}" text-anchor="middle" '
