@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import unicodedata
 
@@ -30,6 +31,11 @@ def _picture(match: re.Match[str]) -> str:
 def xml_text(text: str) -> str:
     """`text` with every character XML 1.0 (and so XLSX) cannot hold made visible."""
     return _XML_ILLEGAL.sub(_picture, text)
+
+
+def html_text(text: object) -> str:
+    """`text` safe inside HTML or SVG: XML-illegal characters made visible, then escaped."""
+    return html.escape(xml_text(str(text)))
 
 
 def csv_text(text: str) -> str:

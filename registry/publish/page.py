@@ -16,7 +16,6 @@ renders the same page; the index lists every night in the ledger.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
@@ -28,7 +27,7 @@ from typing import Any
 import duckdb
 
 from registry.publish import names, svg
-from registry.publish.cells import display_width, xml_text
+from registry.publish.cells import display_width, html_text, xml_text
 
 ZERO = Decimal("0.00")
 TOP = 15  # rows of the longest charts (documents, clauses, quarantine reasons)
@@ -157,7 +156,7 @@ def _money(value: Decimal) -> str:
 
 
 def _e(text: Any) -> str:
-    return html.escape(xml_text(str(text)))
+    return html_text(text)
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:

@@ -9,12 +9,11 @@ counts as two columns), which is what the label margins need.
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from registry.publish.cells import display_width, xml_text
+from registry.publish.cells import display_width, html_text
 
 WIDTH = 720
 FONT = 12  # px, labels and ticks
@@ -32,10 +31,6 @@ class Part:
     label: str
     value: float
     colour: str
-
-
-def _text(text: str) -> str:
-    return html.escape(xml_text(text))
 
 
 def _num(value: float) -> str:
@@ -81,7 +76,7 @@ def _svg(height: float, parts: Sequence[str]) -> str:
 
 
 def _title(title: str) -> str:
-    return f'<text x="4" y="17" font-size="13" font-weight="bold">{_text(title)}</text>'
+    return f'<text x="4" y="17" font-size="13" font-weight="bold">{html_text(title)}</text>'
 
 
 def stacked_bars(rows: Sequence[tuple[str, Sequence[Part]]], title: str, tick: Callable[[float], str],
@@ -106,11 +101,11 @@ def stacked_bars(rows: Sequence[tuple[str, Sequence[Part]]], title: str, tick: C
     out = [_title(title)]
     for t in ticks:
         out.append(f'<line x1="{_num(x(t))}" y1="{top}" x2="{_num(x(t))}" y2="{bottom}" stroke="{GRID_COLOUR}"/>'
-                   f'<text x="{_num(x(t))}" y="{bottom + 15}" text-anchor="middle">{_text(tick(t))}</text>')
+                   f'<text x="{_num(x(t))}" y="{bottom + 15}" text-anchor="middle">{html_text(tick(t))}</text>')
     for i, (label, parts) in enumerate(rows):
         y = top + i * ROW
         middle = y + ROW / 2
-        out.append(f'<text x="{_num(left - 6)}" y="{_num(middle + 4)}" text-anchor="end">{_text(label)}</text>')
+        out.append(f'<text x="{_num(left - 6)}" y="{_num(middle + 4)}" text-anchor="end">{html_text(label)}</text>')
         ends = {True: 0.0, False: 0.0}
         for part in parts:
             start = ends[part.value >= 0]
@@ -119,16 +114,16 @@ def stacked_bars(rows: Sequence[tuple[str, Sequence[Part]]], title: str, tick: C
             x0, x1 = sorted((x(start), x(end)))
             shown = value_label(part.value) if value_label is not None else f"{part.value:,.2f}"
             out.append(f'<rect x="{_num(x0)}" y="{_num(y + 4)}" width="{_num(x1 - x0)}" height="{ROW - 8}" '
-                       f'fill="{part.colour}"><title>{_text(part.label)}: {_text(shown)}</title></rect>')
+                       f'fill="{part.colour}"><title>{html_text(part.label)}: {html_text(shown)}</title></rect>')
             inside = f"{part.label} {part.value:,.2f}"
             if len(parts) > 1 and part.value and _width_px(inside, SMALL) + 6 < x1 - x0:
                 out.append(f'<text x="{_num((x0 + x1) / 2)}" y="{_num(middle + 3.5)}" text-anchor="middle" '
-                           f'font-size="{SMALL}" fill="white">{_text(inside)}</text>')
+                           f'font-size="{SMALL}" fill="white">{html_text(inside)}</text>')
         if value_label is not None and len(parts) == 1:
             value = parts[0].value
             anchor, at = ("start", x(value) + 4) if value >= 0 else ("end", x(value) - 4)
             out.append(f'<text x="{_num(at)}" y="{_num(middle + 3.5)}" text-anchor="{anchor}" '
-                       f'font-size="{SMALL}">{_text(value_label(value))}</text>')
+                       f'font-size="{SMALL}">{html_text(value_label(value))}</text>')
     out.append(f'<line x1="{_num(x(0))}" y1="{top}" x2="{_num(x(0))}" y2="{bottom}" stroke="{AXIS_COLOUR}"/>')
     return _svg(bottom + AXIS, out)
 
@@ -147,27 +142,27 @@ def trend(dates: Sequence[str], series: Sequence[tuple[str, Sequence[float], str
     out = [_title(title)]
     for t in ticks:
         out.append(f'<line x1="{left}" y1="{_num(y(t))}" x2="{right}" y2="{_num(y(t))}" stroke="{GRID_COLOUR}"/>'
-                   f'<text x="{_num(left - 6)}" y="{_num(y(t) + 4)}" text-anchor="end">{_text(tick(t))}</text>')
+                   f'<text x="{_num(left - 6)}" y="{_num(y(t) + 4)}" text-anchor="end">{html_text(tick(t))}</text>')
     bar = min(40.0, slot * 0.7)
     for name, vs, colour in series:
         for c, v in zip(centre, vs, strict=True):
             y0, y1 = sorted((y(0), y(v)))
             out.append(f'<rect x="{_num(c - bar / 2)}" y="{_num(y0)}" width="{_num(bar)}" height="{_num(y1 - y0)}" '
-                       f'fill="{colour}"><title>{_text(name)}: {_text(f"{v:,.2f}")}</title></rect>')
+                       f'fill="{colour}"><title>{html_text(name)}: {html_text(f"{v:,.2f}")}</title></rect>')
     name, vs, colour = line
     if vs:
         points = " ".join(f"{_num(c)},{_num(y(v))}" for c, v in zip(centre, vs, strict=True))
         out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
         out.extend(f'<circle cx="{_num(c)}" cy="{_num(y(v))}" r="3.5" fill="{colour}">'
-                   f'<title>{_text(name)}: {_text(f"{v:,.2f}")}</title></circle>'
+                   f'<title>{html_text(name)}: {html_text(f"{v:,.2f}")}</title></circle>'
                    for c, v in zip(centre, vs, strict=True))
     every = max(1, math.ceil(_width_px("2026-11-01") * 1.3 / slot))
-    out.extend(f'<text x="{_num(c)}" y="{bottom + 16}" text-anchor="middle">{_text(d)}</text>'
+    out.extend(f'<text x="{_num(c)}" y="{bottom + 16}" text-anchor="middle">{html_text(d)}</text>'
                for i, (c, d) in enumerate(zip(centre, dates, strict=True)) if i % every == 0)
     out.append(f'<line x1="{left}" y1="{_num(y(0))}" x2="{right}" y2="{_num(y(0))}" stroke="{AXIS_COLOUR}"/>')
     at = right
     for name, colour in reversed([(n, c) for n, _, c in series] + [(line[0], line[2])]):
         at -= _width_px(name) + 26
         out.append(f'<rect x="{_num(at)}" y="{TITLE}" width="12" height="10" fill="{colour}"/>'
-                   f'<text x="{_num(at + 16)}" y="{TITLE + 9}">{_text(name)}</text>')
+                   f'<text x="{_num(at + 16)}" y="{TITLE + 9}">{html_text(name)}</text>')
     return _svg(height, out)
