@@ -75,7 +75,6 @@ def clone(state: Path, to: Path) -> Path:
 
 def _freeze(work: Path, root: Path, name: str) -> None:
     shutil.copytree(work, root / name, symlinks=True, ignore=shutil.ignore_patterns("dbt_target", "dbt_logs"))
-    _built[name] = root / name
 
 
 def write_corrections(folder: Path) -> Path:
@@ -88,15 +87,22 @@ def write_corrections(folder: Path) -> Path:
 
 
 def history(root_factory) -> dict[str, Path]:
-    """Build the states once per session (root_factory: pytest's tmp_path_factory)."""
-    if _built:
-        return dict(_built)
+    """The states, built once per test run whichever worker asks first (root_factory: pytest's
+    tmp_path_factory; conftest.built_once)."""
+    if not _built:
+        from conftest import built_once
+
+        root = built_once(root_factory, "history", _build_history)
+        _built.update({name: root / name for name in STATES})
+    return dict(_built)
+
+
+def _build_history(root: Path) -> None:
     from registry.ingest.land import ingest_file
     from registry.ledger import holds
     from registry.pipeline import nightly
     from registry.pipeline.setup import init_database
 
-    root = root_factory.mktemp("history")
     work = root / "work"
     db = db_of(work)
     with clean_environment():
@@ -113,7 +119,6 @@ def history(root_factory) -> dict[str, Path]:
         _freeze(work, root, "built_second")
         nightly.publish_list(SECOND, db)
         _freeze(work, root, "second")
-    return dict(_built)
 
 
 def entitlement_of(db: Path, uscc: str, clause_prefix: str = "") -> str:

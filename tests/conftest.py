@@ -1,8 +1,11 @@
-"""Shared fixtures: a registry database built from the bundled samples, once per session."""
+"""Shared fixtures: a registry database built from the bundled samples, once per test run."""
 
 from __future__ import annotations
 
 import csv
+import fcntl
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,8 +29,9 @@ TODAY = "2026-12-01"
 
 
 # The order tests run in: the longest modules first, then the e2e and slow ones, then the rest, so
-# that the workers of `make test` (pytest-xdist, one module per worker at a time: --dist loadfile)
-# end together rather than one waiting for the last long module. Within a group, file order.
+# that the workers of `make test` (pytest-xdist, one module per worker at a time: --dist loadfile,
+# in this order: --no-loadscope-reorder) end together rather than one waiting for the last long
+# module. Within a group, file order.
 _RUN_ORDER = ("longest", "e2e", "slow")
 
 
@@ -36,6 +40,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return next((n for n, marker in enumerate(_RUN_ORDER) if item.get_closest_marker(marker)), len(_RUN_ORDER))
 
     items.sort(key=rank)  # stable: file and definition order within each rank
+
+
+def built_once(factory: pytest.TempPathFactory, name: str, build: Callable[[Path], object]) -> Path:
+    """A folder `build(folder)` filled once per test run, by whichever worker asks first (the others
+    wait for it, then share it): the fixtures every worker reads, built once rather than per worker.
+    Under pytest-xdist the workers' temporary folders share a parent; a lock there serialises the
+    build, and a marker says it finished (a failed build is retried by the next to ask)."""
+    root = factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    folder, done = root / f"built-{name}", root / f"built-{name}.done"
+    with (root / f"built-{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir()
+            build(folder)
+            done.touch()
+    return folder
 
 
 def new_db(path: Path) -> Path:
@@ -76,12 +99,17 @@ def _no_output_override(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo pipeline (samples landed, list for 2026-11-01 published). Read it, never write it."""
+    """The demo pipeline (samples landed, list for 2026-11-01 published), built once per run and
+    read by every worker: read it, never write it (copy it to change it)."""
+    from audit_support import clean_environment
+
     from registry.pipeline.demo import run_demo
 
-    db = tmp_path_factory.mktemp("demo") / "registry.duckdb"
-    run_demo(db, DEMO_DATE)
-    return db
+    def build(folder: Path) -> None:
+        with clean_environment():  # whichever test asks first, its environment does not leak in
+            run_demo(folder / "registry.duckdb", DEMO_DATE)
+
+    return built_once(tmp_path_factory, "demo", build) / "registry.duckdb"
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from audit_support import FIRST, H1, H9, L1, L2, SECOND, clean_environment, clone, db_of, ledger_content
+from audit_support import FIRST, H1, H9, L1, L2, SECOND, clone, db_of, ledger_content
 
 from registry.core import settings
 from registry.ledger import holds, snapshot
@@ -57,14 +57,9 @@ def answer(snap: Path, number: int) -> list[list[tuple]]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    """The demo (`registry demo`) in a folder of its own; returns its database."""
-    from registry.pipeline.demo import run_demo
-
-    db = tmp_path_factory.mktemp("demo") / "registry.duckdb"
-    with clean_environment():
-        run_demo(db)
-    return db
+def demo(demo_db: Path) -> Path:
+    """The demo (`registry demo`, conftest's demo_db): its database, read only."""
+    return demo_db
 
 
 def uv() -> str:
