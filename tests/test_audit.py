@@ -201,6 +201,28 @@ def test_patch_file_writes_only_the_blocks_that_differ(tmp_path: Path) -> None:
     assert snapshot.patch_file(source, copy) == (0, 41)
 
 
+def test_patch_file_finds_a_duckdb_files_changed_blocks_by_their_checksums(tmp_path: Path) -> None:
+    """A real DuckDB file changed by a night's kind of writes (rows added, a table replaced, a
+    checkpoint): the copy patched by block checksums is byte-identical and opens with the new rows."""
+    live, copy = tmp_path / "live.duckdb", tmp_path / "copy.duckdb"
+    with duckdb.connect(str(live)) as con:
+        con.execute("create table events as select i, md5(i::varchar) as text from range(400000) as t(i)")
+        con.execute("create table marts as select i % 1000 as k, count(*) as n from events group by 1")
+    shutil.copyfile(live, copy)
+    with duckdb.connect(str(live)) as con:
+        con.execute("insert into events select i, 'new' from range(400000, 450000) as t(i)")
+        con.execute("create or replace table marts as select i % 999 as k, count(*) as n from events group by 1")
+        con.execute("force checkpoint")
+    size = live.stat().st_size
+    assert (size - snapshot.HEADERS) % snapshot.BLOCK == 0, "the layout patch_file reads"
+    written, total = snapshot.patch_file(live, copy)
+    assert 0 < written < total == (size - snapshot.HEADERS) // snapshot.BLOCK
+    assert copy.read_bytes() == live.read_bytes()
+    with duckdb.connect(str(copy), read_only=True) as con:
+        assert con.execute("select count(*), count(*) filter (text = 'new') from events").fetchone() == (450000, 50000)
+    assert snapshot.patch_file(live, copy) == (0, total)
+
+
 @pytest.mark.parametrize("number", range(1, 11))
 def test_each_question_runs_on_the_snapshot(snap: Path, number: int) -> None:
     answer(snap, number)

@@ -70,7 +70,10 @@ _SQL_FORMAT = {
 }
 
 
-def _sql_hash(fields: Sequence[tuple[str, str]]) -> str:
+def sql_row_hash(fields: Sequence[tuple[str, str]]) -> str:
+    """The row's hash as a SQL expression over its columns: the CHECK constraint of each chained
+    table, and the nightly chain check (invariants.check_chain). row_hash is its Python twin, for
+    the rows being written (the constraint refuses a row on which the two disagree)."""
     parts = " || chr(31) || ".join(_SQL_FORMAT[kind].format(c=column) for column, kind in fields)
     return f"sha256(coalesce(prev_hash, '') || chr(31) || {parts})"
 
@@ -125,7 +128,7 @@ create table if not exists ledger.lists (
     check (notice_ends = list_date + notice_days),
     check ((line_count = 0) = (first_seq is null) and (line_count = 0) = (last_seq is null)),
     check (line_count = 0 or last_seq - first_seq + 1 = line_count),
-    check (row_hash = {_sql_hash(LIST_HASHED)})
+    check (row_hash = {sql_row_hash(LIST_HASHED)})
 );
 create table if not exists ledger.entitlements (
     clause_id          varchar not null,
@@ -176,7 +179,7 @@ create table if not exists ledger.lines (
     check (line_id = substring(sha256(entitlement_id || '|' || strftime(list_date, '%Y-%m-%d')), 1, 16)),
     check (entitlement_id = substring(md5(clause_id || '|' || uscc || '|' || trigger_event_id), 1, 16)),
     check ((prev_hash is null) = (seq = 1)),
-    check (row_hash = {_sql_hash(LINE_HASHED)})
+    check (row_hash = {sql_row_hash(LINE_HASHED)})
 );
 create table if not exists ledger.line_facts (
     line_id            varchar not null references ledger.lines (line_id),
@@ -214,7 +217,7 @@ create table if not exists ledger.holds (
     prev_hash          varchar unique references ledger.holds (row_hash),
     row_hash           varchar primary key,
     check ((prev_hash is null) = (hold_seq = 1)),
-    check (row_hash = {_sql_hash(HOLD_HASHED)})
+    check (row_hash = {sql_row_hash(HOLD_HASHED)})
 );
 create table if not exists ledger.model_builds (
     build_seq          integer primary key,

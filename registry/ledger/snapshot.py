@@ -13,8 +13,8 @@ closed).
 By difference: the previous snapshot stays beside the published one as a hidden spare (a hard
 link made just before the swap). The next night takes the spare, and when nothing reads it (no
 DuckDB reader's lock on it, no other name for it) rewrites only the 256 KiB blocks that differ
-from the live file: an incremental night changes a few percent of them, so publishing costs a
-read of both files and the night's writes instead of a copy of the whole database. A spare in use
+from the live file, found by the checksum DuckDB keeps at the start of every block: publishing
+costs the blocks the nights since the spare changed, not a read or a copy of the whole database. A spare in use
 (an auditor's session opened before the last swap), a missing one or one a crash left linked to
 the published file is never written: the live file is copied whole instead. The very first
 snapshot is written twice (the second copy becomes the spare), so the second night already goes
@@ -29,7 +29,10 @@ of DuckDB 2.0 (the DuckDB 1.x CLI, pandas with pyarrow, Excel Power Query, Power
 of `ledger`, every view of `audit` (materialised), `raw.events` / `raw.loads` / `raw.quarantine`
 (the source rows with their lineage) and `reference.cities`, one file `<schema>.<table>.parquet`
 each, except the relations that grow with every load (PARQUET_BY_LOAD): a folder of one file per
-load, named by a digest of the load's rows, linked from the night before's set when unchanged;
+load, linked from the night before's set when unchanged. Raw rows are append-only (a load lands in
+one transaction and is never edited), so a load's part is named without reading its rows: by the
+load, its row count, the values of the columns that can change after landing (PARQUET_BY_LOAD) and
+a digest of the relation's definition (its columns and the SQL of the views it may read);
 plus `views.sql` (creates the schemas and views over the files, so the SQL of
 docs/auditing.md runs as written) and `manifest.json` (the ledger state, tables and row counts).
 They are written from the published snapshot into a new folder `.parquet-<state>` and swapped
@@ -64,7 +67,9 @@ class SnapshotError(RegistryError):
 READ_ONLY = 0o444
 SPARE_SUFFIX = ".spare"  # the snapshot before the published one: tomorrow's starting point
 BLOCK = 256 * 1024  # DuckDB's block size
-PATCH_CHUNK = 32 * BLOCK  # compared at once; blocks within a differing chunk are compared one by one
+HEADERS = 3 * 4096  # the file's main header and its two database headers, before the first block
+CHECKSUM = 8  # bytes at the start of each block: the checksum of its content
+PATCH_CHUNK = 32 * BLOCK  # compared at once (files of another layout); blocks of a differing chunk one by one
 log = logging.getLogger("registry")
 
 STATE_SQL = """
@@ -160,29 +165,53 @@ def _unshared(path: Path) -> bool:
 
 def patch_file(source: Path, copy: Path) -> tuple[int, int]:
     """Make `copy` byte-identical to `source` by writing only the blocks that differ (DuckDB
-    writes in 256 KiB blocks; an incremental night rewrites a few percent of them); returns
-    (blocks written, blocks in the file). Both files are read whole: the cost is a read of each."""
-    written = total = 0
+    writes in 256 KiB blocks; an incremental night rewrites a part of them); returns (blocks
+    written, blocks in the file).
+
+    A DuckDB file is three 4 KiB headers and then whole blocks, each starting with the 8-byte
+    checksum of its content, which DuckDB writes with every block. So the headers are compared
+    whole, each block by its checksum only (two 8-byte reads, not two 256 KiB ones: the cost of
+    a night's publish is the blocks it changed, not the size of the database), and a block whose
+    checksum differs is copied whole. A file of another shape is compared byte by byte."""
     size = source.stat().st_size
+    by_checksum = size >= HEADERS and (size - HEADERS) % BLOCK == 0
     src, dst = os.open(source, os.O_RDONLY), os.open(copy, os.O_RDWR)
     try:
-        for offset in range(0, size, PATCH_CHUNK):
-            want = os.pread(src, PATCH_CHUNK, offset)
-            have = os.pread(dst, PATCH_CHUNK, offset)
-            if want == have:
-                total += -(-len(want) // BLOCK)
-                continue
-            for at in range(0, len(want), BLOCK):
-                total += 1
-                block = want[at:at + BLOCK]
-                if block != have[at:at + BLOCK]:
-                    os.pwrite(dst, block, offset + at)
-                    written += 1
+        counts = _patch_by_checksum(src, dst, size) if by_checksum else _patch_by_bytes(src, dst, size)
         os.ftruncate(dst, size)
         os.fsync(dst)
     finally:
         os.close(src)
         os.close(dst)
+    return counts
+
+
+def _patch_by_checksum(src: int, dst: int, size: int) -> tuple[int, int]:
+    head = os.pread(src, HEADERS, 0)
+    if os.pread(dst, HEADERS, 0) != head:
+        os.pwrite(dst, head, 0)
+    written = 0
+    for offset in range(HEADERS, size, BLOCK):
+        if os.pread(src, CHECKSUM, offset) != os.pread(dst, CHECKSUM, offset):
+            os.pwrite(dst, os.pread(src, BLOCK, offset), offset)
+            written += 1
+    return written, (size - HEADERS) // BLOCK
+
+
+def _patch_by_bytes(src: int, dst: int, size: int) -> tuple[int, int]:
+    written = total = 0
+    for offset in range(0, size, PATCH_CHUNK):
+        want = os.pread(src, PATCH_CHUNK, offset)
+        have = os.pread(dst, PATCH_CHUNK, offset)
+        if want == have:
+            total += -(-len(want) // BLOCK)
+            continue
+        for at in range(0, len(want), BLOCK):
+            total += 1
+            block = want[at:at + BLOCK]
+            if block != have[at:at + BLOCK]:
+                os.pwrite(dst, block, offset + at)
+                written += 1
     return written, total
 
 
@@ -242,9 +271,15 @@ def publish(db: Path) -> Path | None:
 PARQUET_LINK = "parquet"
 PARQUET_EXTRA = (("raw", "events"), ("raw", "loads"), ("raw", "quarantine"), ("reference", "cities"))
 MANIFEST = "manifest.json"
-# Written as a folder of one file per load (`raw.events/<load>.<digest>.parquet`): a night writes
-# the files of its new loads and links the others from the night before's set.
-PARQUET_BY_LOAD = frozenset({("raw", "events"), ("raw", "quarantine"), ("audit", "event_knowledge")})
+# Written as a folder of one file per load (`raw.events/<load>.<key>.parquet`): a night writes the
+# files of its new loads and links the others from the night before's set. Per relation, the columns
+# whose values can change after a load landed (all else is a function of its append-only raw rows):
+# audit.event_knowledge dates a load by the first finished build that took it in.
+PARQUET_BY_LOAD: dict[tuple[str, str], tuple[str, ...]] = {
+    ("raw", "events"): (),
+    ("raw", "quarantine"): (),
+    ("audit", "event_knowledge"): ("first_built_for",),
+}
 
 
 def parquet_path(db: Path) -> Path:
@@ -300,7 +335,8 @@ def publish_parquet(db: Path) -> Path | None:
             if (schema, table) in PARQUET_BY_LOAD:
                 file = f"{schema}.{table}/*.parquet"
                 done = _write_by_load(con, relation, temporary / f"{schema}.{table}",
-                                      previous / f"{schema}.{table}" if previous else None)
+                                      previous / f"{schema}.{table}" if previous else None,
+                                      PARQUET_BY_LOAD[(schema, table)], _definition(con, schema, table))
                 reused, written = reused + done[0], written + done[1]
             else:
                 file = f"{schema}.{table}.parquet"
@@ -338,17 +374,31 @@ def publish_parquet(db: Path) -> Path | None:
     return target
 
 
+def _definition(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:
+    """A digest of what a relation's rows are computed by: its columns and types, and the SQL of
+    every view of the database (a view may read others): a changed model renames every part."""
+    columns = con.execute("select column_name, data_type from duckdb_columns() where schema_name = ? "
+                          "and table_name = ? order by column_index", [schema, table]).fetchall()
+    views = con.execute("select schema_name, view_name, sql from duckdb_views() where not internal "
+                        "order by 1, 2").fetchall()
+    return hashlib.sha256(repr((columns, views)).encode()).hexdigest()
+
+
 def _write_by_load(con: duckdb.DuckDBPyConnection, relation: str, folder: Path, previous: Path | None,
-                   ) -> tuple[int, int]:
-    """The rows of `relation`, one Parquet file per load, named by the load and a digest of its rows'
-    content; a file of the night before with the same name (the same rows) is hard-linked instead of
-    written again. A relation without rows gets one empty file (its columns). Returns (kept, written)."""
+                   varying: tuple[str, ...], definition: str) -> tuple[int, int]:
+    """The rows of `relation`, one Parquet file per load, named by the load and a key of its part:
+    the row count, the values of the `varying` columns and the relation's `definition`, read
+    without the other columns (raw rows never change once landed). A file of the night before with
+    the same name holds the same rows and is hard-linked instead of written again. A relation
+    without rows gets one empty file (its columns). Returns (kept, written)."""
     folder.mkdir()
-    parts = con.execute(f"select load_id, sum(hash(t)) from {relation} as t "  # noqa: S608
+    spread = "".join(f", sum(hash({c}))" for c in varying)  # only these columns are read
+    parts = con.execute(f"select load_id, count(*){spread} from {relation} "  # noqa: S608 (names from code)
                         "group by load_id order by load_id").fetchall()
     kept = written = 0
-    for load_id, digest in parts:
-        name = f"{re.sub(r'[^A-Za-z0-9_-]', '-', str(load_id))}.{int(digest):032x}.parquet"
+    for load_id, *key in parts:
+        digest = hashlib.sha256(repr((definition, [str(v) for v in key])).encode()).hexdigest()[:32]
+        name = f"{re.sub(r'[^A-Za-z0-9_-]', '-', str(load_id))}.{digest}.parquet"
         old = previous / name if previous is not None else None
         if old is not None and old.is_file():
             os.link(old, folder / name)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import os
 import tempfile
 from collections.abc import Iterable, Sequence
@@ -313,22 +314,23 @@ def xlsx_bytes(night: Night) -> bytes:
 
 
 def parquet_bytes(night: Night) -> bytes:
-    """The night's lines as Parquet: one frame of texts, cast by DuckDB to PARQUET_COLUMNS' types in one
-    statement (a row-by-row `executemany` cost a second for 600 lines)."""
-    import pandas as pd
+    """The night's lines as Parquet: their texts as one JSON array, cast by DuckDB to PARQUET_COLUMNS'
+    types in one statement (a row-by-row `executemany` cost a second for 600 lines; a pandas frame
+    cost its import, 0.3 s a night). JSON keeps a missing value (null) apart from an empty text."""
 
     def cell(value: Any) -> str | None:
         return None if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
 
-    frame = pd.DataFrame([[cell(getattr(line, name)) for name, _ in PARQUET_COLUMNS[:-1]]
-                          + [str(line.entitlement_id in night.held)] for line in night.lines],
-                         columns=[name for name, _ in PARQUET_COLUMNS], dtype="object")
+    rows = [dict(zip((name for name, _ in PARQUET_COLUMNS),
+                     [cell(getattr(line, name)) for name, _ in PARQUET_COLUMNS[:-1]]
+                     + [str(line.entitlement_id in night.held)], strict=True)) for line in night.lines]
+    texts = {name: "VARCHAR" for name, _ in PARQUET_COLUMNS}
     casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in PARQUET_COLUMNS)
     with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
-        con.register("night_lines", frame)
-        path = Path(folder) / "list.parquet"
-        con.execute(f"copy (select {casts} from night_lines order by seq) to ? "  # noqa: S608 (our column names)
-                    "(format parquet, compression zstd)", [str(path)])
+        source, path = Path(folder) / "lines.json", Path(folder) / "list.parquet"
+        source.write_text(json.dumps(rows, ensure_ascii=False), encoding="utf-8")
+        con.execute(f"copy (select {casts} from read_json(?, format = 'array', columns = {texts!r}) "  # noqa: S608
+                    "order by seq) to ? (format parquet, compression zstd)", [str(source), str(path)])
         return path.read_bytes()
 
 

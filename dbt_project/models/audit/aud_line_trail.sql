@@ -45,5 +45,5 @@ left join {{ source('ledger', 'clause_versions') }} as v on v.rule_version = l.r
 left join {{ ref('dim_policy_clauses') }} as cur on cur.clause_id = l.clause_id
 left join {{ source('ledger', 'line_facts') }} as f on f.line_id = l.line_id
 left join {{ ref('stg_registry__events') }} as ev on ev.event_id = f.event_id
-left join {{ source('raw', 'events') }} as re on re.event_key = f.event_id
-left join {{ source('raw', 'loads') }} as ld on ld.load_id = re.load_id
+-- the load of the event's row (stg_registry__events keeps it): one read of the events, not two
+left join {{ source('raw', 'loads') }} as ld on ld.load_id = ev.load_id
