@@ -2,13 +2,16 @@
 -- industry the policy conditions read. Without a master record the division code comes
 -- from characters 3-8 of the USCC and the industry is unknown.
 with known as (
+    -- the changed firms' filter on each side of the union, before its distinct (on the union's
+    -- result DuckDB dedups all 5M event rows first: 1.1 s against 0.5 s at 1M firms)
     select uscc
     from (
         select uscc from {{ ref('stg_registry__firms') }}
+        where {{ changed_firms_only('uscc') }}
         union
         select uscc from {{ ref('stg_registry__events') }}
+        where {{ changed_firms_only('uscc') }}
     ) as firms
-    where {{ changed_firms_only('uscc') }}
 ),
 
 latest_event_names as (
