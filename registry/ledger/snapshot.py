@@ -14,9 +14,9 @@ By difference: the previous snapshot stays beside the published one as a hidden 
 link made just before the swap). The next night takes the spare, and when nothing reads it (no
 DuckDB reader's lock on it, no other name for it) rewrites only the 256 KiB blocks that differ
 from the live file, found by the checksum DuckDB keeps at the start of every block: publishing
-costs the blocks the nights since the spare changed, not a read or a copy of the whole database. A spare in use
-(an auditor's session opened before the last swap), a missing one or one a crash left linked to
-the published file is never written: the live file is copied whole instead. The very first
+costs the blocks changed since the spare, not a read or a copy of the whole database. A spare
+in use (an auditor's session opened before the last swap), a missing one or one a crash left
+linked to the published file is never written: the live file is copied whole instead. The very first
 snapshot is written twice (the second copy becomes the spare), so the second night already goes
 by difference.
 

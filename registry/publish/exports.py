@@ -321,9 +321,9 @@ def parquet_bytes(night: Night) -> bytes:
     def cell(value: Any) -> str | None:
         return None if value is None else value.isoformat() if isinstance(value, dt.date) else str(value)
 
-    rows = [dict(zip((name for name, _ in PARQUET_COLUMNS),
-                     [cell(getattr(line, name)) for name, _ in PARQUET_COLUMNS[:-1]]
-                     + [str(line.entitlement_id in night.held)], strict=True)) for line in night.lines]
+    *fields, (held, _) = PARQUET_COLUMNS
+    rows = [{**{name: cell(getattr(line, name)) for name, _ in fields}, held: str(line.entitlement_id in night.held)}
+            for line in night.lines]
     texts = {name: "VARCHAR" for name, _ in PARQUET_COLUMNS}
     casts = ", ".join(f"cast({name} as {kind}) as {name}" for name, kind in PARQUET_COLUMNS)
     with tempfile.TemporaryDirectory() as folder, duckdb.connect() as con:
