@@ -155,15 +155,11 @@ def _money(value: Decimal) -> str:
     return f"<td{cls}>{value:,.2f}</td>"
 
 
-def _e(text: Any) -> str:
-    return html_text(text)
-
-
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
-    out = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>"]
+    out = ["<table><tr>" + "".join(f"<th>{html_text(h)}</th>" for h in header) + "</tr>"]
     for row in rows:
         cells = [_money(v) if isinstance(v, Decimal) else f'<td class="n">{v:,}</td>' if isinstance(v, int)
-                 else f"<td>{_e(v)}</td>" for v in row]
+                 else f"<td>{html_text(v)}</td>" for v in row]
         out.append("<tr>" + "".join(cells) + "</tr>")
     return "".join(out) + "</table>"
 
@@ -178,9 +174,9 @@ def _grouped(pairs: Iterable[tuple[str, Decimal]]) -> list[tuple[str, int, Decim
 
 
 def _section(title: str, chart: str, table: str, note: str = "") -> str:
-    note_html = f'<p class="note">{_e(note)}</p>' if note else ""
-    return (f'<h2>{_e(title)}</h2>{note_html}<div class="row"><div class="chart" data-chart="{_e(title)}">{chart}'
-            f"</div><div>{table}</div></div>")
+    note_html = f'<p class="note">{html_text(note)}</p>' if note else ""
+    return (f'<h2>{html_text(title)}</h2>{note_html}<div class="row">'
+            f'<div class="chart" data-chart="{html_text(title)}">{chart}</div><div>{table}</div></div>')
 
 
 def report_html(data: PageData, night: Any) -> bytes:
@@ -204,11 +200,11 @@ def report_html(data: PageData, night: Any) -> bytes:
              ("冲销（元）", f"<b>{reversals:,.2f}</b>"), ("其中征求意见稿（元）", f"<b>{draft:,.2f}</b>"),
              ("其中按上限（不超过）计列（元）", f"<b>{at_cap:,.2f}</b>"), ("其中异议暂缓（元）", f"<b>{held:,.2f}</b>")]
     parts = [f"<h1>免申即享兑付清单 {data.list_date.isoformat()} 日报</h1>",
-             f'<p class="meta">公示期至 {night.notice_ends}；台账校验值（链头）{_e(night.lines_head or "—")}；'
+             f'<p class="meta">公示期至 {night.notice_ends}；台账校验值（链头）{html_text(night.lines_head or "—")}；'
              f"上一期清单：{previous or '无'}。 <a href=\"{names.INDEX_NAME}\">全部清单</a> · "
              f"{_file_links(data.list_date, ('xlsx', 'csv', 'changes'))}</p>",
-             '<div class="cards">' + "".join(f'<div class="card">{v}<span>{_e(k)}</span></div>' for k, v in cards)
-             + "</div>"]
+             '<div class="cards">'
+             + "".join(f'<div class="card">{v}<span>{html_text(k)}</span></div>' for k, v in cards) + "</div>"]
 
     by_city = _grouped((night.city_name(x.city), x.amount) for x in lines)
     parts.append(_section("按城市", _barh([(k, a) for k, _, a in by_city], "本期净额（元），按城市"),
@@ -250,7 +246,7 @@ def report_html(data: PageData, night: Any) -> bytes:
         "每行的原始内容、行号与原因见 raw.quarantine；文件的 Great Expectations 结果见 raw.loads。"))
     kinds = ", ".join(f"{k} = {v}" for k, v in terms.labels(terms.KIND).items())
     parts.append(f'<p class="note">金额单位：元，精确到分；数据来自兑付台账（ledger）、raw.loads / raw.quarantine 与 '
-                 f"reference 表，与清单文件同一来源。类型：{_e(kinds)}。</p>")
+                 f"reference 表，与清单文件同一来源。类型：{html_text(kinds)}。</p>")
     return _page(f"免申即享兑付清单 {data.list_date.isoformat()} 日报", parts)
 
 
@@ -259,12 +255,12 @@ _FILE_LABELS = {"xlsx": "XLSX", "csv": "CSV", "parquet": "Parquet", "changes": "
 
 def _file_links(list_date: dt.date, kinds: Sequence[str]) -> str:
     files = names.night_files(list_date)
-    return " · ".join(f'<a href="{_e(files[kind])}">{_FILE_LABELS[kind]}</a>' for kind in kinds)
+    return " · ".join(f'<a href="{html_text(files[kind])}">{_FILE_LABELS[kind]}</a>' for kind in kinds)
 
 
 def index_html(data: PageData) -> bytes:
     rows = "".join(
-        f'<tr><td><a href="{_e(names.night_files(n.list_date)["report"])}">{n.list_date.isoformat()}</a></td>'
+        f'<tr><td><a href="{html_text(names.night_files(n.list_date)["report"])}">{n.list_date.isoformat()}</a></td>'
         f'<td class="n">{n.line_count:,}</td>{_money(n.awards)}{_money(n.reversals)}{_money(n.total)}'
         f"<td>{_file_links(n.list_date, ('xlsx', 'csv', 'parquet', 'changes'))}</td></tr>"
         for n in reversed(data.nights))
@@ -277,7 +273,7 @@ def index_html(data: PageData) -> bytes:
 
 def _page(title: str, parts: Sequence[str]) -> bytes:
     body = "\n".join(parts)
-    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{_e(title)}</title>'
+    return (f'<!DOCTYPE html>\n<html lang="zh-CN"><head><meta charset="utf-8"><title>{html_text(title)}</title>'
             f'<meta name="viewport" content="width=device-width, initial-scale=1"><style>{CSS}</style></head>'
             f"<body>\n{body}\n</body></html>\n").encode()
 
