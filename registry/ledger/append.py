@@ -25,6 +25,7 @@ from registry.core import crashpoints
 from registry.ledger import invariants
 from registry.ledger import schema as ledger_schema
 from registry.ledger.schema import LedgerError
+from registry.store.texts import json_rows
 
 ZERO = Decimal("0.00")
 __all__ = ["ZERO", "LedgerError", "Line", "append_night", "lines_for", "plan", "published_dates"]
@@ -263,24 +264,18 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, row: dict[str, Any]) -> 
 
 
 def bulk_insert(con: duckdb.DuckDBPyConnection, table: str, rows: list[dict[str, Any]]) -> None:
-    """Insert rows in one statement (a night can have many lines): staged as text in a frame,
-    cast to the table's types in SQL, so decimals stay exact."""
+    """Insert rows in one statement (a night can have many lines): handed over as texts
+    (`registry.store.texts`), cast to the table's types in SQL, so decimals stay exact."""
     if not rows:
         return
-    import pandas as pd
-
     columns = list(rows[0])
     types = dict(con.execute("select column_name, data_type from information_schema.columns "
                              "where table_schema = 'ledger' and table_name = ?", [table]).fetchall())
-    frame = pd.DataFrame([[None if row[c] is None else str(row[c]) for c in columns] for row in rows],
-                         columns=columns, dtype="object")
-    staged = f"ledger_staged_{table}"
-    con.register(staged, frame)
-    try:
+    texts = [{c: None if row[c] is None else str(row[c]) for c in columns} for row in rows]
+    with json_rows(texts, columns) as (relation, params):
         select = ", ".join(f"cast({c} as {types[c]})" for c in columns)  # names and types from the catalog
-        con.execute(f"insert into ledger.{table} ({', '.join(columns)}) select {select} from {staged}")  # noqa: S608
-    finally:
-        con.unregister(staged)
+        con.execute(f"insert into ledger.{table} ({', '.join(columns)}) select {select} from {relation}",  # noqa: S608
+                    params)
 
 
 def _insert_lines(con: duckdb.DuckDBPyConnection, rows: list[dict[str, Any]]) -> None:
