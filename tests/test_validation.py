@@ -365,6 +365,24 @@ def _write_suite(directory: Path, name: str, entries: list[dict[str, object]]) -
     (directory / name / settings.SUITE_FILE).write_text(json.dumps(body), encoding="utf-8")
 
 
+def test_gx_is_given_only_the_columns_the_suite_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX's cost grows with the frame's columns: it gets the ones the suite names (plus row_number),
+    unless a table-level entry judges the whole frame (an exact column set): then every column."""
+    events = frame(good_events(), EVENT_COLUMNS).assign(row_number=range(2, 2 + len(good_events())))
+    kept = validation._needed_columns(validation.load_suite("events"), events)
+    assert "document_ref" not in kept.columns and "program" not in kept.columns
+    assert {"row_number", "uscc", "firm_name", "wages"} <= set(kept.columns)
+    monkeypatch.setenv(settings.SOURCES_DIR_ENV, str(tmp_path))
+    exact = [{"type": "expect_table_columns_to_match_set",
+              "kwargs": {"column_set": [*EVENT_COLUMNS, "row_number"], "exact_match": True}},
+             {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "uscc"}}]
+    _write_suite(tmp_path, "exact", exact)
+    noted = events.assign(note="x")  # a column no entry names: the exact set must see it, and fail
+    assert list(validation._needed_columns(validation.load_suite("exact"), noted).columns) == list(noted.columns)
+    assert not validate_frame("exact", noted).success
+    assert validate_frame("exact", events).success
+
+
 def test_unknown_expectation_type_names_file_and_entry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(settings.SOURCES_DIR_ENV, str(tmp_path))
     _write_suite(

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ FETCH_ROWS = 50_000  # rows fetched at a time from DuckDB into Python
 class Checked:
     """Steps 2-4 of one staged file."""
 
-    rows: dict[str, dict[str, Any]]  # fact key -> the landing row as texts (+ _key, row_number), file order
+    rows: FactRows  # fact key -> the landing row as texts (+ _key, row_number), file order
     problems: list[Problem]
     duplicates: list[rowcheck.Duplicate]
     frame: pd.DataFrame  # every row read: row_number + contract texts (what GX validates)
@@ -308,7 +308,7 @@ def check_batch(con: duckdb.DuckDBPyConnection, staged: Staged, binding: Binding
 
     frame = _frame(con, mapped_table, typed_sql, names, results)
     facts = _facts(con, cand, names, landed_involved)
-    rows = _rows(facts, names)
+    rows = FactRows(facts, names)
     return Checked(rows=rows, problems=problems, duplicates=duplicates, frame=frame, facts=facts, read=read,
                    python_rows=len(results))
 
@@ -370,15 +370,47 @@ def _identities(contract: contracts.Contract) -> list[tuple[str, ...]]:
     return [contract.identity({})]
 
 
-def _rows(facts: pd.DataFrame, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    """fact key -> the landing row as texts (+ _key, row_number), file order."""
-    rows: dict[str, dict[str, Any]] = {}
-    columns = [facts[n].tolist() for n in names]
-    for key, number, *values in zip(facts["_key"].tolist(), facts["row_number"].tolist(), *columns, strict=True):
-        row = dict(zip(names, values, strict=True))
+class FactRows(Mapping[str, dict[str, Any]]):
+    """fact key -> the landing row as texts (+ _key, row_number), in file order, over the facts
+    frame: a row becomes a dict only when it is asked for (a conflict to describe, a dry run's
+    listing), not once per row of every load. `pop` removes a key (step 5: landed before, or a
+    conflict); `frame()` is the rows still held, as the frame's rows in file order."""
+
+    def __init__(self, facts: pd.DataFrame, names: tuple[str, ...], positions: dict[str, int] | None = None) -> None:
+        self._facts, self._names = facts, names
+        self._positions = positions if positions is not None else dict(
+            zip(facts["_key"].tolist(), range(len(facts)), strict=True))
+        self._columns: list[list[Any]] | None = None
+
+    def _row(self, position: int) -> dict[str, Any]:
+        if self._columns is None:  # column lists once: a row is then a few list lookups
+            self._columns = [self._facts[n].tolist() for n in ("_key", "row_number", *self._names)]
+        key, number, *values = (column[position] for column in self._columns)
+        row = dict(zip(self._names, values, strict=True))
         row["_key"], row["row_number"] = key, int(number)
-        rows[key] = row
-    return rows
+        return row
+
+    def __getitem__(self, key: str) -> dict[str, Any]:
+        return self._row(self._positions[key])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._positions)
+
+    def __len__(self) -> int:
+        return len(self._positions)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._positions
+
+    def pop(self, key: str) -> dict[str, Any]:
+        return self._row(self._positions.pop(key))
+
+    def copy(self) -> FactRows:
+        return FactRows(self._facts, self._names, dict(self._positions))
+
+    def frame(self) -> pd.DataFrame:
+        """The rows still held, as the facts frame's rows (texts, file order)."""
+        return self._facts.iloc[sorted(self._positions.values())]
 
 
 def _frame(con: duckdb.DuckDBPyConnection, mapped_table: str, typed_sql: str, names: tuple[str, ...],
@@ -418,5 +450,5 @@ def _facts(con: duckdb.DuckDBPyConnection, cand: str, names: tuple[str, ...],
     return facts.iloc[order].reset_index(drop=True)
 
 
-__all__ = ["Checked", "check_batch"]
+__all__ = ["Checked", "FactRows", "check_batch"]
 

@@ -51,7 +51,7 @@ import pandas as pd
 
 from registry.core import crashpoints, settings
 from registry.core.contracts import Contract
-from registry.ingest.batch import check_batch
+from registry.ingest.batch import FactRows, check_batch
 from registry.ingest.errors import IngestError, SpecError
 from registry.ingest.mapping import Binding, Problem
 from registry.ingest.rowcheck import CORRECTION_HINT, Duplicate, fact_key
@@ -108,7 +108,7 @@ class Prepared:
     sha256: str
     location: str  # where the header was found
     read: int
-    rows: dict[str, dict[str, Any]]  # fact key -> contract row as texts (`rowcheck.text` of each parsed value)
+    rows: FactRows  # fact key -> contract row as texts (`rowcheck.text` of each parsed value)
     problems: list[Problem]
     duplicates: list[Duplicate]
     frame: pd.DataFrame  # every row read, as contract texts plus its source row_number: what GX validates
@@ -128,14 +128,14 @@ class Prepared:
 class Landing:
     """What step 5 found for a prepared file against a database (`against_landed`)."""
 
-    new: dict[str, dict[str, Any]]  # fact key -> row that would land
+    new: FactRows  # fact key -> row that would land
     existing: list[Duplicate]  # rows whose fact has landed before (of_row: the landed row's number)
     conflicts: list[Problem]  # rows whose identity matches a landed fact with another value
     warnings: list[str]
 
     @staticmethod
     def without_database(prepared: Prepared) -> Landing:
-        return Landing(dict(prepared.rows), [], [], [])
+        return Landing(prepared.rows.copy(), [], [], [])
 
 
 def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, today: dt.date | None = None) -> Prepared:
@@ -262,7 +262,7 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
             progress("landing", 0, report.landed)
         con.execute("begin transaction")
         try:
-            _insert_rows(con, contract, table, key_column, _new_facts(prepared, landing.new), spec.name,
+            _insert_rows(con, contract, table, key_column, landing.new.frame(), spec.name,
                          prepared.sha256, ingested_at, load_id)
             crashpoints.reach("ingest_rows_inserted")
             _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
@@ -320,12 +320,6 @@ def _typed(frame_name: str, extra: str = "") -> str:
     """A registered frame of checked texts, typed as raw.events for the retraction rule."""
     return (f"(select uscc, event_type, level, cast(effective_date as date) as effective_date, program, "  # noqa: S608
             f"cast(amount as decimal(18, 2)) as amount{extra} from {frame_name})")  # our frame names
-
-
-def _new_facts(prepared: Prepared, keys: Any) -> pd.DataFrame:
-    """The prepared facts (texts, file order) whose fact key is in `keys`."""
-    facts = prepared.facts
-    return facts[facts["_key"].isin(list(keys))]
 
 
 def _frame(facts: pd.DataFrame, names: list[str]) -> pd.DataFrame:
@@ -400,7 +394,7 @@ def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
     facts = prepared.facts
     retractions = _frame(facts[facts["action"] == "retracted"],
                          ["uscc", "event_type", "level", "effective_date", "program", "amount"])
-    new = _new_facts(prepared, landing.new)
+    new = landing.new.frame()
     types_of: dict[tuple[str, ...], list[str]] = {}  # identity -> its event types, in order of first appearance
     for event_type in pd.unique(new["event_type"]):
         types_of.setdefault(contract.identity({"event_type": event_type}), []).append(event_type)
@@ -429,7 +423,7 @@ def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
 def _unmatched_retractions(con: Any, prepared: Prepared, landing: Landing) -> None:
     """A retraction that withdraws nothing (no such fact landed, none in this file) is reported: it
     lands, since the fact may come later from another source, but never silently."""
-    new = _new_facts(prepared, landing.new)
+    new = landing.new.frame()
     retractions = new[new["action"] == "retracted"]
     if retractions.empty:
         return
@@ -459,7 +453,7 @@ def _firm_changes(con: Any, prepared: Prepared, landing: Landing) -> None:
     """Master data that changed since the firm's last delivery (the newest delivery wins: a firm
     renames, moves, changes industry); the changes are reported, a division change first."""
     names = ["uscc", "firm_name", "division_code", "industry_code", "registered_date"]
-    con.register("incoming_firms", _frame(_new_facts(prepared, landing.new), names))
+    con.register("incoming_firms", _frame(landing.new.frame(), names))
     try:
         changed = con.execute("""
             with latest as (

@@ -27,8 +27,9 @@ files there are generated, never edited: the spec above is the source. `registry
 run) validates in an in-memory context and stores nothing.
 
 Frames are validated as given: every column text (object dtype, empty cell -> None), so numeric rules
-are written as regexes on the text form. GX's column-map expectations ignore nulls, so "in set" and
-"match regex" only judge the values that are present; nulls are caught by explicit not-null entries.
+are written as regexes on the text form; GX is given only the columns the suite reads
+(`_needed_columns`). GX's column-map expectations ignore nulls, so "in set" and "match regex" only
+judge the values that are present; nulls are caught by explicit not-null entries.
 A frame with a `row_number` column (every prepared file has one: the row in the source file, as the
 quarantine records it) has GX report failing rows by that number (`unexpected_index_column_names`),
 in the results, the Data Docs and our summary; without one, GX's frame index is shown.
@@ -463,10 +464,10 @@ def validate_frame(suite: str | Path, frame: pandas.DataFrame, store: Path | Non
     absent = {i for i, e in enumerate(spec.expectations)
               if e.column is not None and e.column not in columns and not e.skip_if_column_missing}
     gx_suite = _build(spec)
-    gx_frame = frame
+    gx_frame = _needed_columns(spec, frame)
     optional_absent = sorted({str(spec.expectations[i].column) for i in skipped})
     if optional_absent:  # all-null: GX's map expectations pass vacuously; the report lists them as skipped
-        gx_frame = frame.assign(**{name: None for name in optional_absent}).astype(
+        gx_frame = gx_frame.assign(**{name: None for name in optional_absent}).astype(
             {name: "object" for name in optional_absent})
 
     docs_page = result_id = None
@@ -505,6 +506,27 @@ def validate_frame(suite: str | Path, frame: pandas.DataFrame, store: Path | Non
         docs_page=docs_page,
         result_id=result_id,
     )
+
+
+# Table-level expectations whose verdict does not change when the frame loses a column no entry names.
+_SUBSET_SAFE = {"expect_table_row_count_to_be_between", "expect_table_row_count_to_equal"}
+
+
+def _needed_columns(spec: SuiteSpec, frame: pandas.DataFrame) -> pandas.DataFrame:
+    """`frame` restricted to the columns the suite reads (its entries' `column`, the column set it
+    requires, and row_number), when every table-level entry judges the same on the subset: GX's
+    cost (it fingerprints the whole frame, and filters whole rows per expectation) grows with the
+    columns it is given, and a contract frame carries columns no expectation reads."""
+    needed = {ROW_COLUMN}
+    for entry in spec.expectations:
+        if entry.column is not None:
+            needed.add(entry.column)
+        elif entry.type == "expect_table_columns_to_match_set" and entry.kwargs.get("exact_match") is False:
+            needed.update(str(c) for c in entry.kwargs.get("column_set") or [])
+        elif entry.type not in _SUBSET_SAFE:
+            return frame  # e.g. an exact column set or a column count: GX judges the whole frame
+    kept = [c for c in frame.columns if c in needed]
+    return frame if len(kept) == len(frame.columns) else frame[kept]
 
 
 def _run_checkpoint(store: Path, gx_suite: Any, frame: pandas.DataFrame, result_format: dict[str, Any],
