@@ -353,15 +353,34 @@ def against_landed(con: Any, prepared: Prepared) -> Landing:
     return landing
 
 
+_LANDED_IDENTITY = "landed_identity"  # temp table: identity columns of the landed events of the file's firms
+
+
+def _landed_identities(con: Any, new: pd.DataFrame, names: list[str]) -> None:
+    """Temp table `_LANDED_IDENTITY`: event_key and the identity columns `names` of every landed
+    event of the firms in `new`, read once for all the file's identity kinds (their other columns are
+    read only for a match: a firm's rows lie all over raw.events, so reading every column of them costs
+    a scan of the whole table)."""
+    con.register("incoming_firms", _frame(new, ["uscc"]))
+    try:
+        con.execute(f"create or replace temp table {_LANDED_IDENTITY} as "  # noqa: S608 (names: contract fields)
+                    f"select event_key, {', '.join(names)} from raw.events "
+                    "where uscc in (select uscc from incoming_firms)")
+    finally:
+        con.unregister("incoming_firms")
+
+
 def _landed_candidates(con: Any, incoming: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
-    """Landed events of the incoming rows' firms whose `names` match an incoming row's."""
+    """Landed events (of `_LANDED_IDENTITY`) whose `names` match an incoming row's, every column."""
     con.register("incoming_identity", incoming)
     try:
         on = " and ".join(f"e.{n}::varchar is not distinct from i.{n}" for n in names)
         rows = con.execute(f"""
-            with cand as (select * from raw.events where uscc in (select uscc from incoming_identity))
-            select i._key as incoming_key, e.*, l.file_name
-            from incoming_identity as i join cand as e on {on} and e.event_key <> i._key
+            with hits as materialized (
+                select e.event_key, i._key as incoming_key
+                from incoming_identity as i join {_LANDED_IDENTITY} as e on {on} and e.event_key <> i._key)
+            select h.incoming_key, e.*, l.file_name
+            from hits as h join raw.events as e on e.event_key = h.event_key
             left join raw.loads as l on l.load_id = e.load_id
             order by e.ingested_at, e.row_number""").fetchall()  # noqa: S608 (names: contract fields)
         columns = [d[0] for d in con.description]
@@ -399,13 +418,17 @@ def _event_conflicts(con: Any, prepared: Prepared, landing: Landing) -> None:
     for event_type in pd.unique(new["event_type"]):
         types_of.setdefault(contract.identity({"event_type": event_type}), []).append(event_type)
     conflicts: dict[str, dict[str, Any]] = {}
-    for names, types in types_of.items():
-        incoming = _frame(new[new["event_type"].isin(types)], [*names, "_key"])
-        found = _landed_candidates(con, incoming, list(names))
-        withdrawn = _retracted_keys(con, found, retractions)
-        for landed in found:
-            if landed["event_key"] not in withdrawn:
-                conflicts.setdefault(landed["incoming_key"], landed)
+    _landed_identities(con, new, list(dict.fromkeys(n for names in types_of for n in names)))
+    try:
+        for names, types in types_of.items():
+            incoming = _frame(new[new["event_type"].isin(types)], [*names, "_key"])
+            found = _landed_candidates(con, incoming, list(names))
+            withdrawn = _retracted_keys(con, found, retractions)
+            for landed in found:
+                if landed["event_key"] not in withdrawn:
+                    conflicts.setdefault(landed["incoming_key"], landed)
+    finally:
+        con.execute(f"drop table if exists {_LANDED_IDENTITY}")
     for key, landed in conflicts.items():
         row = landing.new.pop(key)
         names = contract.identity(row)
