@@ -455,3 +455,21 @@ print("RESULT", report.success)
     assert done.stdout.strip().splitlines() == ["RESULT False"], done.stdout[:2000]
     assert "Calculating Metrics" not in done.stderr
     assert "great_expectations" not in done.stderr, done.stderr[:2000]
+
+
+def test_scipy_is_imported_only_when_an_expectation_uses_it() -> None:
+    """GX imports scipy.stats for distribution expectations no suite uses (0.8 s of every ingest
+    process): it stays unimported through a validation, and is imported for real on first use."""
+    script = """
+import sys
+import pandas as pd
+import registry.ingest.validation as v
+v.validate_frame("firms", pd.DataFrame({"uscc": ["x"]}, dtype=object))
+assert "scipy" not in sys.modules and "scipy.stats" not in sys.modules, "scipy imported with GX"
+from great_expectations.expectations.core import expect_column_kl_divergence_to_be_less_than as kl
+print("ENTROPY", round(kl.stats.entropy([0.5, 0.5]), 6), "scipy.stats" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "ENTROPY 0.693147 True"
