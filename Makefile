@@ -12,7 +12,11 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS = false
 
 .PHONY: setup demo test test-fast lint clean airflow docs
 
+# The project's own modules are not in site-packages (an editable install), so --compile-bytecode
+# below leaves them out: compiled here, each time (only what changed since), or every process that
+# imports the registry (each CLI call, Airflow task, test subprocess) compiles it from source again.
 setup: .venv/.synced
+	.venv/bin/python -m compileall -q registry dags ops
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)

@@ -319,10 +319,14 @@ def step_nightly(db: Path, as_of: dt.date, models_only: bool = False) -> dict[st
     _build(db, as_of, models_only)
     timings["dbt_build"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    published = nightly.publish_list(as_of, db)
+    marks: list[tuple[float, str]] = []
+    published = nightly.publish_list(as_of, db, on_step=lambda text: marks.append((time.perf_counter(), text)))
     timings["publish"] = time.perf_counter() - mark
-    return {"seconds": time.perf_counter() - started, "parts": timings, "lines": len(published.lines),
-            "list_total": _jsonable(published.total), "dbt": dbt_node_timings(db)}
+    ends = [m for m, _ in marks[1:]] + [mark + timings["publish"]]
+    # publish_list's own steps (ledger and files; snapshot and Parquet), their paths left out
+    publish_steps = {text.split(" to /")[0]: round(end - at, 3) for (at, text), end in zip(marks, ends, strict=True)}
+    return {"seconds": time.perf_counter() - started, "parts": timings, "publish_steps": publish_steps,
+            "lines": len(published.lines), "list_total": _jsonable(published.total), "dbt": dbt_node_timings(db)}
 
 
 def step_incremental(file: Path, db: Path, as_of: dt.date, models_only: bool = False) -> dict[str, Any]:
