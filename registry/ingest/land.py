@@ -361,13 +361,13 @@ def _landed_identities(con: Any, new: pd.DataFrame, names: list[str]) -> None:
     event of the firms in `new`, read once for all the file's identity kinds (their other columns are
     read only for a match: a firm's rows lie all over raw.events, so reading every column of them costs
     a scan of the whole table)."""
-    con.register("incoming_firms", _frame(new, ["uscc"]))
+    con.register("incoming_usccs", _frame(new, ["uscc"]))
     try:
         con.execute(f"create or replace temp table {_LANDED_IDENTITY} as "  # noqa: S608 (names: contract fields)
                     f"select event_key, {', '.join(names)} from raw.events "
-                    "where uscc in (select uscc from incoming_firms)")
+                    "where uscc in (select uscc from incoming_usccs)")
     finally:
-        con.unregister("incoming_firms")
+        con.unregister("incoming_usccs")
 
 
 def _landed_candidates(con: Any, incoming: pd.DataFrame, names: list[str]) -> list[dict[str, Any]]:
