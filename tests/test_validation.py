@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -473,3 +474,25 @@ print("ENTROPY", round(kl.stats.entropy([0.5, 0.5]), 6), "scipy.stats" in sys.mo
                           timeout=300, check=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "ENTROPY 0.693147 True"
+
+
+def test_data_docs_pages_from_the_shared_template_code_are_the_pages_jinja_compiles(tmp_path: Path) -> None:
+    """GX makes a new Jinja environment per view; the process keeps the compiled templates
+    (validation._share_template_code). A page rendered from the kept code is the page rendered
+    from freshly compiled templates, but for the run's name and times."""
+    events = frame([*good_events(), {**good_events()[0], "event_type": "bogus"}], EVENT_COLUMNS)
+    events = events.assign(row_number=range(2, 2 + len(events)))
+    validation._TEMPLATE_CODE.clear()
+    pages = []
+    for run in ("run-compiling-0", "run-kept-1"):
+        before = dict(validation._TEMPLATE_CODE)
+        report = validate_frame("events", events, tmp_path, run_name=run)
+        assert not report.success and report.docs_page
+        page = Path(report.docs_page).read_text(encoding="utf-8")
+        assert "values must belong to this set" in page and "Unsuccessful Expectations" in page
+        pages.append(re.sub(r"\d{8}T\d{6}\.\d+Z|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "TIME", page.replace(run, "RUN")))
+        if run == "run-compiling-0":
+            assert not before and validation._TEMPLATE_CODE, "the first page compiles and keeps the templates"
+        else:
+            assert before == validation._TEMPLATE_CODE, "the second page compiles nothing"
+    assert pages[0] == pages[1]
