@@ -45,11 +45,14 @@ docs: setup
 lint: setup
 	.venv/bin/ruff check .
 
-# Two workers (one module each at a time), in the order tests/conftest.py gives (the longest modules
-# first; --no-loadscope-reorder: pytest-xdist would otherwise start the modules with the most tests
-# first, and the Spark lane, few tests but four minutes, last: 11.5 against 10.2 min measured);
-# the 25 slowest tests are listed at the end of the output.
-XDIST = -n 2 --dist loadfile --no-loadscope-reorder
+# Three workers on the 2-core machine (one module each at a time), in the order tests/conftest.py gives
+# (the longest modules first; --no-loadscope-reorder: pytest-xdist would otherwise start the modules
+# with the most tests first, and the Spark lane, few tests but four minutes, last: 11.5 against 10.2
+# min measured). Three, not two: a quarter of the CPU sat idle with two (Spark's and Airflow's
+# processes, children and servers waited on); measured in one hour on an idle machine, two workers
+# 9 min 19 s, three 7 min 48 s, four slower than two (past 9.5 min at 77%).
+# The 25 slowest tests are listed at the end of the output.
+XDIST = -n 3 --dist loadfile --no-loadscope-reorder
 test: lint
 	.venv/bin/pytest $(XDIST) --durations=25
 
