@@ -48,9 +48,10 @@ lint: setup
 # Three workers on the 2-core machine (one module each at a time), in the order tests/conftest.py gives
 # (the longest modules first; --no-loadscope-reorder: pytest-xdist would otherwise start the modules
 # with the most tests first, and the Spark lane, few tests but four minutes, last: 11.5 against 10.2
-# min measured). Three, not two: a quarter of the CPU sat idle with two (Spark's and Airflow's
-# processes, children and servers waited on); measured in one hour on an idle machine, two workers
-# 9 min 19 s, three 7 min 48 s, four slower than two (past 9.5 min at 77%).
+# min measured). Three, not two: with two, about a quarter of the CPU sat idle (Spark's and
+# Airflow's processes, children and servers waited on). The gain is small: back to back in one hour,
+# two workers 10 min 12 s, three 9 min 55 s; this machine's speed varies more than that by the hour
+# (the same suite took 7 min 48 s to 10 min 25 s with three). docs/scaling.md, "The test suite".
 # The 25 slowest tests are listed at the end of the output.
 XDIST = -n 3 --dist loadfile --no-loadscope-reorder
 test: lint
