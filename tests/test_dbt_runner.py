@@ -40,13 +40,13 @@ def opens_read_write_from_another_process(db: Path) -> None:
 
 def test_the_database_is_free_for_another_writer_right_after_dbt_returns(tmp_path: Path) -> None:
     db = new_db(tmp_path / "registry.duckdb")
-    output = dbt_runner.run_dbt(["run", "--select", "stg_registry__firms"], db, DEMO_DATE)
-    assert "1 of 1 OK created sql view model staging.stg_registry__firms" in output
+    output = dbt_runner.run_dbt(["run", "--select", "stg_registry__firm_records"], db, DEMO_DATE)
+    assert "1 of 1 OK created sql view model staging.stg_registry__firm_records" in output
     opens_read_write_from_another_process(db)
     # a second call in the same process reuses the parsed project: no parse, same answer
     parsed = dict(dbt_runner._MANIFESTS)
     assert parsed, "the first call should have kept the parsed project"
-    dbt_runner.run_dbt(["run", "--select", "stg_registry__firms"], db, DEMO_DATE)
+    dbt_runner.run_dbt(["run", "--select", "stg_registry__firm_records"], db, DEMO_DATE)
     assert dbt_runner._MANIFESTS.keys() == parsed.keys()
     assert all(dbt_runner._MANIFESTS[key] is parsed[key] for key in parsed)
     opens_read_write_from_another_process(db)
@@ -56,9 +56,9 @@ def test_a_failure_names_the_failing_node_and_still_releases_the_file(tmp_path: 
     db = tmp_path / "registry.duckdb"
     duckdb.connect(str(db)).close()  # a database without the registry's tables: the staging view fails
     with pytest.raises(dbt_runner.DbtError) as failed:
-        dbt_runner.run_dbt(["run", "--select", "stg_registry__firms"], db, DEMO_DATE)
+        dbt_runner.run_dbt(["run", "--select", "stg_registry__firm_records"], db, DEMO_DATE)
     assert not isinstance(failed.value, dbt_runner.DbtBusy)
-    assert "stg_registry__firms" in str(failed.value)
+    assert "stg_registry__firm_records" in str(failed.value)
     assert "raw" in str(failed.value)  # dbt's own reason: raw.firms does not exist
     opens_read_write_from_another_process(db)
 
@@ -69,7 +69,7 @@ def test_another_writer_holding_the_file_is_busy_and_retryable(tmp_path: Path) -
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "holding"
         with pytest.raises(dbt_runner.DbtBusy) as busy:
-            dbt_runner.run_dbt(["run", "--select", "stg_registry__firms"], db, DEMO_DATE)
+            dbt_runner.run_dbt(["run", "--select", "stg_registry__firm_records"], db, DEMO_DATE)
         assert busy.value.retryable
     finally:
         holder.kill()

@@ -1,11 +1,5 @@
--- The current master record of each firm: the most recently ingested version.
-with ranked as (
-    select
-        *,
-        row_number() over (partition by uscc order by ingested_at desc, load_id desc, row_number desc) as recency
-    from {{ source('raw', 'firms') }}
-)
-
+-- The current master record of each firm: the most recently ingested version (the rule:
+-- macros/rules/current_master_records.sql).
 select
     uscc,
     firm_name,
@@ -14,8 +8,7 @@ select
     registered_date,
     source,
     file_sha256,
-    row_number as source_row_number,
+    source_row_number,
     ingested_at,
     load_id
-from ranked
-where recency = 1
+from ({{ current_master_records(ref('stg_registry__firm_records')) }}) as current_records
