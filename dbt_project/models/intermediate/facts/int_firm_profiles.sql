@@ -20,14 +20,25 @@ known as (
 ),
 
 latest_event_names as (
+    -- a firm's name from its latest event, read only where no master record names it (a master
+    -- record's firm_name is never null, and wins): ranking every firm's events for the few firms
+    -- without one made the query 1.7 s instead of 0.7 s at 1M firms / 5M events
     select uscc, firm_name
     from (
         select
-            uscc,
-            firm_name,
-            row_number() over (partition by uscc order by effective_date desc, event_id) as recency
-        from {{ ref('int_events_in_force') }}
-        where firm_name is not null and {{ changed_firms_only('uscc') }}
+            e.uscc,
+            e.firm_name,
+            row_number() over (partition by e.uscc order by e.effective_date desc, e.event_id) as recency
+        from {{ ref('int_events_in_force') }} as e
+        where
+            e.firm_name is not null
+            and {{ changed_firms_only('e.uscc') }}
+            and e.uscc in (
+                select k.uscc
+                from known as k
+                left join masters as m on m.uscc = k.uscc
+                where m.uscc is null
+            )
     ) as named
     where recency = 1
 ),
