@@ -62,6 +62,24 @@ def test_same_file_twice_adds_nothing(tmp_path: Path) -> None:
     assert rows(db, "select count(*) from raw.loads") == [(1,)]
 
 
+def test_a_file_loaded_before_is_not_read_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An operator re-running an ingest: the load is recognised by its bytes before the file is read,
+    and the report gives the first load's count (a 5M-row file is not checked again to add nothing)."""
+    from registry.ingest import land
+
+    db = new_db(tmp_path / "r.duckdb")
+    first = ingest_file("events", settings.sample("events", "events.csv"), db)
+
+    def no_second_read(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the file was read again")
+
+    monkeypatch.setattr(land, "prepare", no_second_read)
+    second = ingest_file("events", settings.sample("events", "events.csv"), db)
+    assert second.already_loaded and (second.read, second.duplicate, second.landed) == (first.read, first.read, 0)
+    assert second.file_sha256 == first.file_sha256
+    assert "GX not rerun" in second.gx_summary and "loaded before" in second.summary()
+
+
 def test_same_fact_in_another_file_or_twice_in_one_is_a_duplicate(tmp_path: Path, write_csv) -> None:
     db = new_db(tmp_path / "r.duckdb")
     a = write_csv("a.csv", EVENT_HEADER, [event(), event(), event(effective_date="2026-04-01")])

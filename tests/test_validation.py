@@ -458,6 +458,31 @@ print("RESULT", report.success)
     assert "great_expectations" not in done.stderr, done.stderr[:2000]
 
 
+def test_gx_imported_in_the_background_is_the_gx_a_validation_uses() -> None:
+    """A load starts GX's import on a thread while DuckDB reads the file: started once, joined by
+    the first validation, with the same quiet import (no scipy, no log chatter) as on the caller's
+    thread."""
+    script = """
+import logging, sys, threading
+logging.basicConfig(level=logging.DEBUG, stream=sys.stdout)
+import pandas as pd
+import registry.ingest.validation as v
+v.import_in_background(); v.import_in_background()
+assert len(v._importing) == 1 and v._importing[0].daemon
+report = v.validate_frame("firms", pd.DataFrame({"uscc": ["x"]}, dtype=object))
+assert not v._importing[0].is_alive()
+assert "scipy" not in sys.modules and "scipy.stats" not in sys.modules, "scipy imported with GX"
+v.import_in_background()
+assert len(v._importing) == 1
+print("RESULT", report.success, report.evaluated > 0)
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines() == ["RESULT False True"], done.stdout[:2000]
+    assert "great_expectations" not in done.stderr, done.stderr[:2000]
+
+
 def test_scipy_is_imported_only_when_an_expectation_uses_it() -> None:
     """GX imports scipy.stats for distribution expectations no suite uses (0.8 s of every ingest
     process): it stays unimported through a validation, and is imported for real on first use."""

@@ -138,13 +138,15 @@ class Landing:
         return Landing(prepared.rows.copy(), [], [], [])
 
 
-def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, today: dt.date | None = None) -> Prepared:
+def prepare(spec: SourceSpec, path: Path, progress: Progress | None = None, today: dt.date | None = None,
+            sha256: str | None = None) -> Prepared:
     """Steps 1-4 (read, map, contract check, dedup within the file) for `path` as source `spec`:
     DuckDB reads the file and checks the batch in SQL; Python checks only the rows SQL does not
-    accept (`registry.ingest.staging`, `registry.ingest.batch`)."""
+    accept (`registry.ingest.staging`, `registry.ingest.batch`). `sha256`: the file's, when the
+    caller has hashed it already."""
     path = Path(path)
     today = today or settings.today()
-    sha = _sha256(path)
+    sha = sha256 if sha256 is not None else _sha256(path)
     binding = Binding(spec)
     with duckdb.connect(":memory:") as con:
         staged = stage(spec, path, binding, con, "staged")
@@ -229,60 +231,68 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
 
 
 def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> IngestReport:
-    prepared = prepare(spec, path, progress)
+    sha = _sha256(path)
+    load_id = f"{spec.name}:{sha[:20]}"
+    with registry_db.connect(db) as con:
+        previous = con.execute("select ingested_at, rows_read from raw.loads where load_id = ?", [load_id]).fetchone()
+        if previous is not None:  # the same bytes as the same source: nothing to read again
+            return IngestReport(source=spec.name, file=str(path), file_sha256=sha, read=previous[1],
+                                duplicate=previous[1], already_loaded=True,
+                                gx_summary=f"GX not rerun: file first loaded at {previous[0]}")
+        from registry.ingest.validation import import_in_background
+
+        import_in_background()  # GX's import (~1 s) while DuckDB reads and checks the file
+        prepared = prepare(spec, path, progress, sha256=sha)
+        return _land_prepared(con, prepared, db, progress)
+
+
+def _land_prepared(con: Any, prepared: Prepared, db: Path, progress: Progress | None) -> IngestReport:
+    """Steps 5-7 of a prepared file on the open registry connection."""
+    spec, path = prepared.spec, prepared.path
     contract = spec.contract_def
     report = IngestReport(source=spec.name, file=str(path), file_sha256=prepared.sha256, read=prepared.read,
                           blank=len(prepared.blank_rows), warnings=list(prepared.warnings))
     load_id = f"{spec.name}:{prepared.sha256[:20]}"
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    landing = against_landed(con, prepared)
+    if progress is not None:
+        progress("validating (Great Expectations)", 0, 1)
+    gx = validate(prepared, settings.gx_project_dir(db), run_name=f"{spec.name}-{prepared.sha256[:12]}")
+    report.gx_summary, report.gx_success, report.gx_docs = gx.summary(), gx.success, gx.docs_page
 
-    with registry_db.connect(db) as con:
-        previous = con.execute("select ingested_at from raw.loads where load_id = ?", [load_id]).fetchone()
-        if previous is not None:
-            report.already_loaded = True
-            report.duplicate = report.read
-            report.gx_summary = f"GX not rerun: file first loaded at {previous[0]}"
-            return report
+    problems = prepared.problems + landing.conflicts
+    report.duplicate = len(prepared.duplicates) + len(landing.existing)
+    report.landed = len(landing.new)
+    report.quarantined = len({p.row_number for p in problems})
+    report.warnings += landing.warnings
+    table = f"raw.{contract.name}"
+    key_column = "event_key" if contract.name == "events" else "firm_key"
 
-        landing = against_landed(con, prepared)
-        if progress is not None:
-            progress("validating (Great Expectations)", 0, 1)
-        gx = validate(prepared, settings.gx_project_dir(db), run_name=f"{spec.name}-{prepared.sha256[:12]}")
-        report.gx_summary, report.gx_success, report.gx_docs = gx.summary(), gx.success, gx.docs_page
-
-        problems = prepared.problems + landing.conflicts
-        report.duplicate = len(prepared.duplicates) + len(landing.existing)
-        report.landed = len(landing.new)
-        report.quarantined = len({p.row_number for p in problems})
-        report.warnings += landing.warnings
-        table = f"raw.{contract.name}"
-        key_column = "event_key" if contract.name == "events" else "firm_key"
-
-        if progress is not None:
-            progress("landing", 0, report.landed)
-        con.execute("begin transaction")
-        try:
-            _insert_rows(con, contract, table, key_column, landing.new.frame(), spec.name,
-                         prepared.sha256, ingested_at, load_id)
-            crashpoints.reach("ingest_rows_inserted")
-            _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
-            con.execute(
-                "insert into raw.loads (load_id, source, file_name, file_sha256, ingested_at, rows_read, rows_landed, "
-                "rows_quarantined, rows_duplicate, gx_success, gx_summary, gx_result, gx_docs) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [load_id, spec.name, safe_text(path.name), prepared.sha256, ingested_at, report.read, report.landed,
-                 report.quarantined, report.duplicate, gx.success, safe_text(gx.summary()), safe_text(gx.to_json()),
-                 _docs_relative(gx.docs_page, settings.gx_project_dir(db))],
-            )
-            crashpoints.reach("ingest_before_commit")
-            con.execute("commit")
-        except Exception:
-            con.execute("rollback")
-            raise
-        if progress is not None:
-            progress("landing", report.landed, report.landed)
-        if settings.engine() == settings.SPARK:  # the Spark build reads the lake (registry/store/lake.py)
-            lake.sync(con, settings.lake_dir(db))
+    if progress is not None:
+        progress("landing", 0, report.landed)
+    con.execute("begin transaction")
+    try:
+        _insert_rows(con, contract, table, key_column, landing.new.frame(), spec.name,
+                     prepared.sha256, ingested_at, load_id)
+        crashpoints.reach("ingest_rows_inserted")
+        _insert_problems(con, problems, spec.name, path, prepared.sha256, ingested_at, load_id)
+        con.execute(
+            "insert into raw.loads (load_id, source, file_name, file_sha256, ingested_at, rows_read, rows_landed, "
+            "rows_quarantined, rows_duplicate, gx_success, gx_summary, gx_result, gx_docs) "
+            "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [load_id, spec.name, safe_text(path.name), prepared.sha256, ingested_at, report.read, report.landed,
+             report.quarantined, report.duplicate, gx.success, safe_text(gx.summary()), safe_text(gx.to_json()),
+             _docs_relative(gx.docs_page, settings.gx_project_dir(db))],
+        )
+        crashpoints.reach("ingest_before_commit")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    if progress is not None:
+        progress("landing", report.landed, report.landed)
+    if settings.engine() == settings.SPARK:  # the Spark build reads the lake (registry/store/lake.py)
+        lake.sync(con, settings.lake_dir(db))
     return report
 
 
