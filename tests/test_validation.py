@@ -521,3 +521,17 @@ def test_data_docs_pages_from_the_shared_template_code_are_the_pages_jinja_compi
         else:
             assert before == validation._TEMPLATE_CODE, "the second page compiles nothing"
     assert pages[0] == pages[1]
+
+
+def test_the_data_docs_home_page_lists_the_newest_validations_and_every_page_stays(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GX rebuilds the home page on every load from every stored result (a cost growing with the
+    loads ever made): it lists the newest DOCS_INDEX_VALIDATIONS, and every load keeps its page."""
+    monkeypatch.setattr(validation, "DOCS_INDEX_VALIDATIONS", 2)
+    events = frame(good_events(), EVENT_COLUMNS).assign(row_number=range(2, 2 + len(good_events())))
+    pages = [validate_frame("events", events, tmp_path, run_name=f"load-{n}").docs_page for n in range(3)]
+    assert all(page and Path(page).is_file() for page in pages)
+    home = validation.gx_docs_index(tmp_path).read_text(encoding="utf-8")
+    assert sorted(set(re.findall(r"load-\d", home))) == ["load-1", "load-2"]
+    config = (tmp_path / "gx" / "great_expectations.yml").read_text(encoding="utf-8")
+    assert "validation_results_limit: 2" in config
