@@ -80,6 +80,21 @@ def test_a_file_loaded_before_is_not_read_again(tmp_path: Path, monkeypatch: pyt
     assert "GX not rerun" in second.gx_summary and "loaded before" in second.summary()
 
 
+@pytest.mark.parametrize(("limit", "started"), [(10**9, True), (0, False)])
+def test_gx_imports_beside_the_read_of_small_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                        limit: int, started: bool) -> None:
+    """A night's small delivery imports GX while DuckDB reads it; a file above the limit does not,
+    so GX's memory is not held beside DuckDB's tables of a big file. Both land the same way."""
+    from registry.ingest import land, validation
+
+    calls: list[bool] = []
+    monkeypatch.setattr(land, "BACKGROUND_GX_IMPORT_BYTES", limit)
+    monkeypatch.setattr(validation, "import_in_background", lambda: calls.append(True))
+    report = ingest_file("events", settings.sample("events", "events.csv"), new_db(tmp_path / "r.duckdb"))
+    assert report.landed == 76 and report.gx_success is not None
+    assert calls == ([True] if started else [])
+
+
 def test_same_fact_in_another_file_or_twice_in_one_is_a_duplicate(tmp_path: Path, write_csv) -> None:
     db = new_db(tmp_path / "r.duckdb")
     a = write_csv("a.csv", EVENT_HEADER, [event(), event(), event(effective_date="2026-04-01")])
