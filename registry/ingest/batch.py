@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from registry.core import contracts
@@ -307,7 +308,7 @@ def check_batch(con: duckdb.DuckDBPyConnection, staged: Staged, binding: Binding
     duplicates.sort(key=lambda d: d.row_number)
 
     frame = _frame(con, mapped_table, typed_sql, names, results)
-    facts = _facts(con, cand, names, landed_involved)
+    facts = _facts(con, cand, names, landed_involved, frame)
     rows = FactRows(facts, names)
     return Checked(rows=rows, problems=problems, duplicates=duplicates, frame=frame, facts=facts, read=read,
                    python_rows=len(results))
@@ -415,20 +416,23 @@ class FactRows(Mapping[str, dict[str, Any]]):
 
 def _frame(con: duckdb.DuckDBPyConnection, mapped_table: str, typed_sql: str, names: tuple[str, ...],
            results: list[rowcheck.RowResult]) -> pd.DataFrame:
-    """Every row read as GX sees it: canonical texts where it parsed, else as mapped; file order."""
+    """Every row read as GX sees it: canonical texts where it parsed, else as mapped; file order
+    (object columns, None for a missing value; row numbers as ints)."""
     columns = ["row_number", *names]
     parts = []
     if typed_sql:
-        fast = con.execute(f"""select row_number, {', '.join(f'{sqltwins.text_of(n, "p." + n)} as {n}' for n in names)}
-            from (select row_number, {typed_sql} from {mapped_table} where fast) as p""").df()
-        parts.append(fast.astype("object").where(fast.notna(), None))
-    parts.append(pd.DataFrame([[r.number, *(r.frame[n] for n in names)] for r in results], columns=columns,
-                              dtype="object"))
-    frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-    frame = frame.astype("object")
-    frame["row_number"] = frame["row_number"].astype("int64")
-    return frame.sort_values("row_number", kind="stable").reset_index(drop=True).astype(
-        {"row_number": "object"})[columns]
+        parts.append(_objects(con.execute(
+            f"""select row_number, {', '.join(f'{sqltwins.text_of(n, "p." + n)} as {n}' for n in names)}
+            from (select row_number, {typed_sql} from {mapped_table} where fast) as p
+            order by row_number""").df()))
+    if results or not parts:
+        parts.append(pd.DataFrame([[r.number, *(r.frame[n] for n in names)] for r in results], columns=columns,
+                                  dtype="object"))
+    if len(parts) == 1:
+        return parts[0][columns]
+    frame = pd.concat(parts, ignore_index=True)
+    order = frame["row_number"].astype("int64").to_numpy().argsort(kind="stable")
+    return frame.iloc[order].reset_index(drop=True)[columns]
 
 
 def _objects(frame: pd.DataFrame) -> pd.DataFrame:
@@ -437,16 +441,25 @@ def _objects(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _facts(con: duckdb.DuckDBPyConnection, cand: str, names: tuple[str, ...],
-           landed_involved: dict[int, dict[str, Any]]) -> pd.DataFrame:
-    """The landing rows as texts (`rowcheck.text` of each parsed value), file order."""
+           landed_involved: dict[int, dict[str, Any]], frame: pd.DataFrame) -> pd.DataFrame:
+    """The landing rows as texts (`rowcheck.text` of each parsed value), file order. A row that
+    lands as it is (no conflict to resolve) holds exactly its texts in the GX frame (`_frame`: the
+    same canonical text of the same parsed value, in SQL or in Python), so it is taken from there
+    with its fact key: the cells are the frame's own objects, not a second copy of the file."""
     columns = ["_key", "row_number", *names]
-    plain = _objects(con.execute(f"select fact_key as _key, row_number, {', '.join(f't_{n} as {n}' for n in names)} "
-                                 f"from {cand} where not involved and row_number = first_row").df())
+    keys = con.execute(f"select row_number, fact_key from {cand} "
+                       "where not involved and row_number = first_row order by row_number").fetchnumpy()
+    numbers = frame["row_number"].to_numpy(dtype="int64")
+    wanted = np.asarray(keys["row_number"], dtype="int64")
+    positions = np.searchsorted(numbers, wanted)
+    if len(wanted) and (positions.max() >= len(numbers) or not (numbers[positions] == wanted).all()):
+        raise RuntimeError(f"{cand}: a landing row is missing from the frame GX validates")  # pragma: no cover
+    plain = frame.iloc[positions].reset_index(drop=True)
+    plain.insert(0, "_key", np.asarray(keys["fact_key"], dtype=object))
     involved = pd.DataFrame([[p["_key"], p["row_number"], *(rowcheck.text(p[n]) for n in names)]
                              for p in landed_involved.values()], columns=columns, dtype="object")
-    facts = pd.concat([plain, involved], ignore_index=True) if len(involved) else plain
-    facts.columns = columns
-    order = facts["row_number"].astype("int64").argsort(kind="stable")
+    facts = pd.concat([plain[columns], involved], ignore_index=True) if len(involved) else plain[columns]
+    order = facts["row_number"].astype("int64").to_numpy().argsort(kind="stable")
     return facts.iloc[order].reset_index(drop=True)
 
 
