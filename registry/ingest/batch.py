@@ -293,6 +293,10 @@ def check_batch(con: duckdb.DuckDBPyConnection, staged: Staged, binding: Binding
     if fast_involved:  # the Python check of these rows, for the parsed values and the original cells
         for row in _source_rows(con, staged, f"m.fast and m.row_number in (select unnest({sorted(fast_involved)}))"):
             by_number[row.number] = rowcheck.check_row(contract, binding, row, today)
+    # the file's cells, and the texts of the rows Python checked, are not read again: freed before
+    # the frames are built beside what is left (2M rows: peak 4.37 -> 4.21 GiB)
+    con.execute(f"drop table {staged.table}")
+    con.execute(f"drop table {slow_table}")
     dedup = rowcheck.FileDedup(spec, path_name)
     landed_involved: dict[int, dict[str, Any]] = {}
     for number, _fast, key in involved:
