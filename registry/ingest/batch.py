@@ -326,7 +326,10 @@ def _merge(first: Iterator[SourceRow], second: Iterator[SourceRow]) -> Iterator[
 
 
 def _keys(con: duckdb.DuckDBPyConnection, cand: str, contract: contracts.Contract, spec: SourceSpec) -> None:
-    """Add fact_key, identity, first_row and involved to the candidate table (see the module docstring)."""
+    """Replace the candidate table by its rows' keys: row_number, fast, fact_key, first_row and
+    involved (see the module docstring). Its texts are not kept: what lands is taken from the GX
+    frame (`_facts`); a second copy of the file's texts in DuckDB took the peak at 2M rows from
+    3.50 to 4.21 GiB."""
     escaped: dict[str, str] = {}
     joins = []
     wanted = dict.fromkeys([*contract.key_fields, *spec.dedup_key,
@@ -365,7 +368,8 @@ def _keys(con: duckdb.DuckDBPyConnection, cand: str, contract: contracts.Contrac
         with facts as (
             select fact_key, min(row_number) as first_row, bool_or({' or '.join(seeds)}) as involved
             from {cand}_k group by fact_key)
-        select k.*, f.first_row, f.involved from {cand}_k as k join facts as f using (fact_key)""")
+        select k.row_number, k.fast, k.fact_key, f.first_row, f.involved
+        from {cand}_k as k join facts as f using (fact_key)""")
     con.execute(f"drop table {cand}_k")
 
 
