@@ -103,3 +103,32 @@ def test_the_page_is_the_same_on_a_rerun(states, lists: Path) -> None:
     files = exports.render(night)
     assert files["report"] == page.report_path(lists, FIRST).read_bytes()
     assert files["index"] == page.index_path(lists).read_bytes()
+
+
+def test_a_load_of_the_nights_own_second_counts_for_the_next_night_only() -> None:
+    """published_at and ingested_at are whole seconds: a file landed in the second the night was
+    published (right after it) must not join that night's page on a rerun (it did: the rerun of a
+    night read 3 files where the published page said 2), nor count for two nights."""
+    import datetime as dt
+
+    import duckdb
+
+    at = dt.datetime(2026, 11, 1, 22, 0, 0)
+    con = duckdb.connect()
+    con.execute("create schema ledger; create schema raw")
+    con.execute("create table ledger.lists (list_date date, line_count integer, total decimal(18, 2), "
+                "published_at timestamp)")
+    con.execute("create table ledger.lines (list_date date, amount decimal(18, 2), kind varchar)")
+    con.execute("create table raw.loads (source varchar, rows_read integer, rows_landed integer, "
+                "rows_quarantined integer, rows_duplicate integer, ingested_at timestamp)")
+    con.execute("create table raw.quarantine (source varchar, field varchar, reason varchar, ingested_at timestamp)")
+    con.execute("insert into ledger.lists values ('2026-11-01', 0, 0, ?), ('2026-11-02', 0, 0, ?)",
+                [at, at + dt.timedelta(days=1)])
+    con.execute("insert into raw.loads values ('events', 10, 10, 0, 0, ?), ('events', 7, 6, 1, 0, ?)",
+                [at - dt.timedelta(seconds=30), at])
+    con.execute("insert into raw.quarantine values ('events', 'uscc', 'bad check character', ?)", [at])
+    first = page.read_page_data(con, dt.date(2026, 11, 1))
+    second = page.read_page_data(con, dt.date(2026, 11, 2))
+    assert first.loads == (("events", 1, 10, 10, 0, 0),) and first.quarantine == ()
+    assert second.loads == (("events", 1, 7, 6, 1, 0),)
+    assert second.quarantine == (("events", "uscc", "bad check character", 1),)

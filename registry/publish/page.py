@@ -9,7 +9,7 @@ their reasons, among the files landed since the night before. Each chart has its
 table beside it.
 
 It reads only the ledger, raw.loads / raw.quarantine and reference tables, as they stood when
-night D was published (loads up to the night's `published_at`; nights up to D), so a rerun of D
+night D was published (loads before the night's `published_at`; nights up to D), so a rerun of D
 renders the same page; the index lists every night in the ledger.
 """
 
@@ -90,14 +90,17 @@ def read_page_data(con: duckdb.DuckDBPyConnection, list_date: dt.date) -> PageDa
     since = window[0] if len(window) == 2 else dt.datetime.min
     loads: tuple = ()
     quarantine: tuple = ()
+    # Both times are whole seconds: a load of the night's own second (landed just after it was
+    # published, or just before) counts for the next night, never for both, and never for this
+    # one only on a rerun; so the page of a night renders the same later.
     if _has(con, "raw", "loads"):
         loads = tuple(con.execute(
             """select source, count(*), sum(rows_read), sum(rows_landed), sum(rows_quarantined), sum(rows_duplicate)
-               from raw.loads where ingested_at > ? and ingested_at <= ? group by source order by source""",
+               from raw.loads where ingested_at >= ? and ingested_at < ? group by source order by source""",
             [since, until]).fetchall())
         quarantine = tuple(con.execute(
             """select source, field, reason, count(*) from raw.quarantine
-               where ingested_at > ? and ingested_at <= ? group by all order by source, 4 desc, field, reason""",
+               where ingested_at >= ? and ingested_at < ? group by all order by source, 4 desc, field, reason""",
             [since, until]).fetchall())
     return PageData(list_date, nights, loads, quarantine)
 
