@@ -80,6 +80,30 @@ def test_a_file_loaded_before_is_not_read_again(tmp_path: Path, monkeypatch: pyt
     assert "GX not rerun" in second.gx_summary and "loaded before" in second.summary()
 
 
+def test_the_database_is_free_for_readers_while_a_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The file is read and checked with the registry database closed: during a long read, another
+    process (an operator's `registry firm`, a report) can open it."""
+    import subprocess
+    import sys
+
+    from registry.ingest import land
+
+    db = new_db(tmp_path / "r.duckdb")
+    opened: list[int] = []
+    prepare = land.prepare
+
+    def prepare_while_another_process_reads(*args: object, **kwargs: object) -> land.Prepared:
+        done = subprocess.run([sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1], read_only=True)"
+                               ".execute('select count(*) from raw.loads').fetchone()", str(db)],
+                              capture_output=True, text=True, timeout=60)
+        opened.append(done.returncode)
+        return prepare(*args, **kwargs)
+
+    monkeypatch.setattr(land, "prepare", prepare_while_another_process_reads)
+    assert ingest_file("events", settings.sample("events", "events.csv"), db).landed == 76
+    assert opened == [0]
+
+
 @pytest.mark.parametrize(("limit", "started"), [(10**9, True), (0, False)])
 def test_gx_imports_beside_the_read_of_small_files_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         limit: int, started: bool) -> None:

@@ -239,15 +239,17 @@ def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> 
     load_id = f"{spec.name}:{sha[:20]}"
     with registry_db.connect(db) as con:
         previous = con.execute("select ingested_at, rows_read from raw.loads where load_id = ?", [load_id]).fetchone()
-        if previous is not None:  # the same bytes as the same source: nothing to read again
-            return IngestReport(source=spec.name, file=str(path), file_sha256=sha, read=previous[1],
-                                duplicate=previous[1], already_loaded=True,
-                                gx_summary=f"GX not rerun: file first loaded at {previous[0]}")
-        if path.is_file() and path.stat().st_size <= BACKGROUND_GX_IMPORT_BYTES:
-            from registry.ingest.validation import import_in_background
+    if previous is not None:  # the same bytes as the same source: nothing to read again
+        return IngestReport(source=spec.name, file=str(path), file_sha256=sha, read=previous[1],
+                            duplicate=previous[1], already_loaded=True,
+                            gx_summary=f"GX not rerun: file first loaded at {previous[0]}")
+    if path.is_file() and path.stat().st_size <= BACKGROUND_GX_IMPORT_BYTES:
+        from registry.ingest.validation import import_in_background
 
-            import_in_background()  # GX's import (~1 s) while DuckDB reads and checks the file
-        prepared = prepare(spec, path, progress, sha256=sha)
+        import_in_background()  # GX's import (~1 s) while DuckDB reads and checks the file
+    # the file is read and checked with the database closed: a long read leaves it to readers
+    prepared = prepare(spec, path, progress, sha256=sha)
+    with registry_db.connect(db) as con:
         return _land_prepared(con, prepared, db, progress)
 
 
