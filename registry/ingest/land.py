@@ -234,9 +234,14 @@ def land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None = Non
         return _land(spec, Path(path), db, progress)
 
 
+def _load_id(source: str, sha256: str) -> str:
+    """raw.loads.load_id: the same bytes delivered again as the same source are the same load."""
+    return f"{source}:{sha256[:20]}"
+
+
 def _land(spec: SourceSpec, path: Path, db: Path, progress: Progress | None) -> IngestReport:
     sha = _sha256(path)
-    load_id = f"{spec.name}:{sha[:20]}"
+    load_id = _load_id(spec.name, sha)
     with registry_db.connect(db) as con:
         previous = con.execute("select ingested_at, rows_read from raw.loads where load_id = ?", [load_id]).fetchone()
     if previous is not None:  # the same bytes as the same source: nothing to read again
@@ -259,7 +264,7 @@ def _land_prepared(con: Any, prepared: Prepared, db: Path, progress: Progress | 
     contract = spec.contract_def
     report = IngestReport(source=spec.name, file=str(path), file_sha256=prepared.sha256, read=prepared.read,
                           blank=len(prepared.blank_rows), warnings=list(prepared.warnings))
-    load_id = f"{spec.name}:{prepared.sha256[:20]}"
+    load_id = _load_id(spec.name, prepared.sha256)
     ingested_at = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     landing = against_landed(con, prepared)
     if progress is not None:
